@@ -1,0 +1,235 @@
+
+/*
+ * ngx_qocr: OCR for nginx-fronted sites.
+ *
+ * Shared types of the module.  One file per concern:
+ *
+ *   ngx_qocr_module.c     directives, configuration, the content handler
+ *   ngx_qocr_body.c       the client body: Content-Type, raw and multipart
+ *                         images, the checks made before any upstream call
+ *   ngx_qocr_multipart.c  the multipart/form-data parser (plain function)
+ *   ngx_qocr_request.c    the request sent to the OCR service
+ *   ngx_qocr_sign.c       the legacy multi-use signature
+ *   ngx_qocr_upstream.c   the OCR service's HTTP reply (status line,
+ *                         headers, Content-Length/chunked/close bodies)
+ *   ngx_qocr_response.c   the service's JSON turned into the contract's JSON
+ *   ngx_qocr_output.c     the error table, JSON output and the filter that
+ *                         makes every reply of a qocr location JSON
+ */
+
+
+#ifndef _NGX_QOCR_H_INCLUDED_
+#define _NGX_QOCR_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+#define NGX_QOCR_NAMECARD          1
+#define NGX_QOCR_BANKCARD          2
+
+#define NGX_QOCR_NAMECARD_MAX      20
+#define NGX_QOCR_MAGIC_LEN         16
+#define NGX_QOCR_BOUNDARY_LEN      36   /* "qocr" and 32 hex digits */
+#define NGX_QOCR_SIGN_PLAIN_MAX    1024
+
+
+/* normalized error codes, contract section 5 */
+
+typedef enum {
+    NGX_QOCR_OK = 0,
+    NGX_QOCR_BAD_REQUEST,
+    NGX_QOCR_METHOD_NOT_ALLOWED,
+    NGX_QOCR_NO_IMAGE,
+    NGX_QOCR_IMAGE_EMPTY,
+    NGX_QOCR_TOO_MANY_IMAGES,
+    NGX_QOCR_IMAGE_TOO_LARGE,
+    NGX_QOCR_UNSUPPORTED_MEDIA_TYPE,
+    NGX_QOCR_IMAGE_DECODE_FAILED,
+    NGX_QOCR_NOT_RECOGNIZED,
+    NGX_QOCR_URL_FETCH_FAILED,
+    NGX_QOCR_IMAGE_REJECTED,
+    NGX_QOCR_RATE_LIMITED,
+    NGX_QOCR_UPSTREAM_AUTH_FAILED,
+    NGX_QOCR_UPSTREAM_ERROR,
+    NGX_QOCR_UPSTREAM_TIMEOUT,
+    NGX_QOCR_UPSTREAM_UNAVAILABLE,
+    NGX_QOCR_INTERNAL_ERROR,
+    NGX_QOCR_ERR_LAST
+} ngx_qocr_err_e;
+
+
+#define NGX_QOCR_NO_CODE           NGX_MAX_INT_T_VALUE
+
+
+typedef struct {
+    ngx_uint_t                  kind;
+    ngx_str_t                   location;   /* for configuration errors */
+
+    ngx_http_upstream_conf_t    upstream;
+    ngx_str_t                   host;       /* Host header */
+    ngx_str_t                   uri;        /* request path */
+
+    ngx_str_t                   appid;
+    ngx_str_t                   bucket;
+    ngx_str_t                   secret_id;
+    ngx_str_t                   secret_key;
+    ngx_str_t                   credentials; /* file they came from */
+
+    time_t                      sign_ttl;
+    ngx_flag_t                  return_image;
+    ngx_uint_t                  max_images;
+    off_t                       max_image_size;
+    size_t                      max_response_size;
+} ngx_qocr_loc_conf_t;
+
+
+/* an image found in the client body: a range of the body */
+
+typedef struct {
+    off_t                       start;      /* offset in the client body */
+    off_t                       size;
+    ngx_str_t                   source;     /* client filename, UTF-8 */
+    ngx_uint_t                  has_source; /* unsigned */
+    ngx_str_t                   type;       /* detected MIME type */
+    ngx_str_t                   ext;        /* file name extension */
+} ngx_qocr_image_t;
+
+
+/* a part of a multipart/form-data body, as the parser reports it */
+
+typedef struct {
+    off_t                       start;
+    off_t                       end;
+    ngx_str_t                   filename;
+    unsigned                    has_filename:1;
+} ngx_qocr_part_t;
+
+
+typedef struct {
+    ngx_pool_t                 *pool;
+    ngx_array_t                *parts;      /* ngx_qocr_part_t, file parts */
+    ngx_uint_t                  max_parts;  /* stored at most; more counted */
+    ngx_uint_t                  nfiles;     /* file parts seen */
+
+    u_char                      delim[4 + 70];
+    size_t                      dlen;
+
+    ngx_uint_t                  state;
+    size_t                      match;
+    off_t                       match_start;
+    off_t                       offset;     /* of the next byte fed */
+    off_t                       part_start;
+
+    u_char                     *line;       /* current part header line */
+    size_t                      line_len;
+    size_t                      header_bytes;
+
+    ngx_str_t                   filename;
+    unsigned                    has_filename:1;
+    unsigned                    done:1;
+
+    const char                 *error;      /* static text */
+} ngx_qocr_multipart_t;
+
+
+/* the upstream reply, as far as it has been read */
+
+typedef struct {
+    ngx_http_status_t           status;
+    ngx_http_chunked_t          chunked;
+    off_t                       content_length;
+    ngx_str_t                   retry_after;
+    unsigned                    is_chunked:1;
+    unsigned                    connection_close:1;
+    unsigned                    got_bytes:1;
+    unsigned                    header_done:1;
+    unsigned                    complete:1;
+
+    u_char                     *data;
+    size_t                      len;
+    size_t                      size;
+} ngx_qocr_reply_t;
+
+
+typedef struct {
+    ngx_http_request_t         *request;
+    ngx_uint_t                  kind;
+
+    ngx_array_t                *images;     /* ngx_qocr_image_t */
+    off_t                       body_size;
+
+    ngx_chain_t                *request_bufs;
+
+    ngx_qocr_reply_t            reply;
+
+    ngx_qocr_err_e              err;
+    const char                 *err_text;   /* NULL: the table's text */
+    ngx_int_t                   upstream_code; /* NGX_QOCR_NO_CODE: none */
+
+    unsigned                    held:1;     /* header kept from the client */
+    unsigned                    sent:1;     /* our JSON has been sent */
+} ngx_qocr_ctx_t;
+
+
+extern ngx_module_t  ngx_http_qocr_module;
+
+
+/* ngx_qocr_body.c */
+ngx_int_t ngx_qocr_parse_body(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
+    ngx_qocr_loc_conf_t *qlcf);
+ngx_int_t ngx_qocr_body_slice(ngx_pool_t *pool, ngx_chain_t *body,
+    off_t start, off_t size, ngx_chain_t ***last, ngx_uint_t in_memory,
+    ngx_log_t *log);
+const char *ngx_qocr_image_type(u_char *p, size_t n, ngx_str_t *type,
+    ngx_str_t *ext);
+
+/* ngx_qocr_multipart.c */
+ngx_int_t ngx_qocr_multipart_boundary(ngx_str_t *content_type,
+    ngx_str_t *boundary);
+ngx_int_t ngx_qocr_multipart_init(ngx_qocr_multipart_t *mp, ngx_pool_t *pool,
+    ngx_str_t *boundary, ngx_uint_t max_parts);
+ngx_int_t ngx_qocr_multipart_feed(ngx_qocr_multipart_t *mp, u_char *p,
+    size_t len);
+ngx_int_t ngx_qocr_multipart_finish(ngx_qocr_multipart_t *mp);
+
+/* ngx_qocr_request.c */
+ngx_int_t ngx_qocr_create_request(ngx_http_request_t *r);
+ngx_int_t ngx_qocr_reinit_request(ngx_http_request_t *r);
+
+/* ngx_qocr_sign.c */
+ngx_int_t ngx_qocr_sign(ngx_str_t *secret_key, ngx_str_t *plain,
+    ngx_str_t *out);
+ngx_int_t ngx_qocr_sign_request(ngx_pool_t *pool, ngx_qocr_loc_conf_t *qlcf,
+    time_t now, ngx_str_t *out);
+
+/* ngx_qocr_upstream.c */
+ngx_int_t ngx_qocr_process_status_line(ngx_http_request_t *r);
+ngx_int_t ngx_qocr_input_filter_init(void *data);
+ngx_int_t ngx_qocr_input_filter(void *data, ssize_t bytes);
+void ngx_qocr_abort_request(ngx_http_request_t *r);
+void ngx_qocr_finalize_request(ngx_http_request_t *r, ngx_int_t rc);
+ngx_int_t ngx_qocr_reply_append(ngx_qocr_reply_t *reply, ngx_pool_t *pool,
+    u_char *p, size_t n, size_t max);
+
+/* ngx_qocr_response.c */
+ngx_int_t ngx_qocr_normalize(ngx_pool_t *pool, ngx_log_t *log,
+    ngx_qocr_ctx_t *ctx, ngx_str_t *out, ngx_uint_t *status);
+
+/* ngx_qocr_output.c */
+ngx_int_t ngx_qocr_filter_init(ngx_conf_t *cf);
+void ngx_qocr_set_error(ngx_qocr_ctx_t *ctx, ngx_qocr_err_e err,
+    const char *message, ngx_int_t upstream_code);
+ngx_qocr_err_e ngx_qocr_map_code(ngx_int_t code);
+ngx_uint_t ngx_qocr_err_status(ngx_qocr_err_e err);
+const char *ngx_qocr_err_name(ngx_qocr_err_e err);
+const char *ngx_qocr_err_text(ngx_qocr_err_e err);
+ngx_int_t ngx_qocr_error_json(ngx_pool_t *pool, ngx_uint_t kind,
+    ngx_qocr_err_e err, const char *message, ngx_int_t upstream_code,
+    ngx_str_t *out);
+const char *ngx_qocr_kind_name(ngx_uint_t kind);
+
+
+#endif /* _NGX_QOCR_H_INCLUDED_ */

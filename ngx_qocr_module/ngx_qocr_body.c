@@ -1,0 +1,518 @@
+
+/*
+ * ngx_qocr: the client body (contract section 3).
+ *
+ * The body has been read by nginx into memory buffers, a client temp file,
+ * or both.  Images are found as ranges of that body and checked here, before
+ * any upstream call: count, size, emptiness and type by magic bytes.  Image
+ * bytes stay where nginx put them; ngx_qocr_body_slice() makes buffers that
+ * point at them.
+ */
+
+
+#include "ngx_qocr.h"
+
+
+static ngx_int_t ngx_qocr_parse_multipart(ngx_http_request_t *r,
+    ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf, ngx_str_t *boundary);
+static ngx_int_t ngx_qocr_parse_raw(ngx_http_request_t *r,
+    ngx_qocr_ctx_t *ctx);
+static ngx_int_t ngx_qocr_check_images(ngx_http_request_t *r,
+    ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf);
+static ngx_int_t ngx_qocr_body_peek(ngx_chain_t *body, off_t start,
+    u_char *dst, size_t size, ngx_log_t *log);
+static void ngx_qocr_utf8_clean(ngx_str_t *s);
+
+
+ngx_int_t
+ngx_qocr_parse_body(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
+    ngx_qocr_loc_conf_t *qlcf)
+{
+    ngx_int_t     rc;
+    ngx_str_t     type, boundary;
+    ngx_chain_t  *cl;
+
+    ctx->body_size = 0;
+
+    if (r->request_body) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            ctx->body_size += ngx_buf_size(cl->buf);
+        }
+    }
+
+    if (r->headers_in.content_type == NULL) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_UNSUPPORTED_MEDIA_TYPE,
+                           "the request has no Content-Type: send "
+                           "multipart/form-data or an image", 0);
+        return NGX_ERROR;
+    }
+
+    type = r->headers_in.content_type->value;
+
+    rc = ngx_qocr_multipart_boundary(&type, &boundary);
+
+    if (rc == NGX_OK) {
+        return ngx_qocr_parse_multipart(r, ctx, qlcf, &boundary);
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST,
+                           "malformed multipart body: no valid boundary in "
+                           "Content-Type", 0);
+        return NGX_ERROR;
+    }
+
+    if ((type.len >= 6 && ngx_strncasecmp(type.data, (u_char *) "image/", 6)
+                          == 0)
+        || (type.len >= 24
+            && ngx_strncasecmp(type.data,
+                               (u_char *) "application/octet-stream", 24)
+               == 0))
+    {
+        if (ngx_qocr_parse_raw(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        return ngx_qocr_check_images(r, ctx, qlcf);
+    }
+
+    ngx_qocr_set_error(ctx, NGX_QOCR_UNSUPPORTED_MEDIA_TYPE,
+                       "unsupported Content-Type: send multipart/form-data "
+                       "or an image", 0);
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_qocr_parse_multipart(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
+    ngx_qocr_loc_conf_t *qlcf, ngx_str_t *boundary)
+{
+    off_t                 off;
+    size_t                size;
+    ssize_t               n;
+    u_char               *chunk;
+    ngx_buf_t            *b;
+    ngx_uint_t            i;
+    ngx_chain_t          *cl;
+    ngx_qocr_part_t      *part;
+    ngx_qocr_image_t     *img;
+    ngx_qocr_multipart_t  mp;
+
+    if (ngx_qocr_multipart_init(&mp, r->pool, boundary, qlcf->max_images + 1)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    chunk = NULL;
+    size = 65536;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL;
+         cl;
+         cl = cl->next)
+    {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            if (ngx_qocr_multipart_feed(&mp, b->pos, b->last - b->pos)
+                != NGX_OK)
+            {
+                goto failed;
+            }
+
+            continue;
+        }
+
+        if (!b->in_file) {
+            continue;
+        }
+
+        /* a client temp file: read it as nginx's own output chain would */
+
+        if (chunk == NULL) {
+            chunk = ngx_pnalloc(r->pool, size);
+            if (chunk == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        for (off = b->file_pos; off < b->file_last; off += n) {
+            n = ngx_read_file(b->file, chunk,
+                              (size_t) ngx_min((off_t) size,
+                                               b->file_last - off),
+                              off);
+
+            if (n == NGX_ERROR || n == 0) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "qocr: cannot read the client body temp file");
+                return NGX_ERROR;
+            }
+
+            if (ngx_qocr_multipart_feed(&mp, chunk, n) != NGX_OK) {
+                goto failed;
+            }
+        }
+    }
+
+    if (chunk) {
+        ngx_pfree(r->pool, chunk);
+    }
+
+    if (ngx_qocr_multipart_finish(&mp) != NGX_OK) {
+        goto failed;
+    }
+
+    if (mp.nfiles > qlcf->max_images) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_TOO_MANY_IMAGES, NULL, 0);
+        return NGX_ERROR;
+    }
+
+    ctx->images = ngx_array_create(r->pool, mp.parts->nelts + 1,
+                                   sizeof(ngx_qocr_image_t));
+    if (ctx->images == NULL) {
+        return NGX_ERROR;
+    }
+
+    part = mp.parts->elts;
+
+    for (i = 0; i < mp.parts->nelts; i++) {
+        img = ngx_array_push(ctx->images);
+        if (img == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(img, sizeof(ngx_qocr_image_t));
+
+        img->start = part[i].start;
+        img->size = part[i].end - part[i].start;
+        img->source = part[i].filename;
+        img->has_source = 1;
+
+        ngx_qocr_utf8_clean(&img->source);
+    }
+
+    return ngx_qocr_check_images(r, ctx, qlcf);
+
+failed:
+
+    if (mp.error == NULL || ngx_strcmp(mp.error, "out of memory") == 0) {
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "qocr: %s", mp.error);
+
+    ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST, mp.error, 0);
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_qocr_parse_raw(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx)
+{
+    ngx_qocr_image_t  *img;
+
+    ctx->images = ngx_array_create(r->pool, 1, sizeof(ngx_qocr_image_t));
+    if (ctx->images == NULL) {
+        return NGX_ERROR;
+    }
+
+    img = ngx_array_push(ctx->images);
+    if (img == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(img, sizeof(ngx_qocr_image_t));
+
+    img->start = 0;
+    img->size = ctx->body_size;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_qocr_check_images(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
+    ngx_qocr_loc_conf_t *qlcf)
+{
+    u_char             magic[NGX_QOCR_MAGIC_LEN];
+    size_t             n;
+    ngx_uint_t         i;
+    const char        *refused;
+    ngx_qocr_image_t  *img;
+
+    if (ctx->images->nelts == 0) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_NO_IMAGE,
+                           "no image in the request: send files as "
+                           "multipart/form-data parts with a filename", 0);
+        return NGX_ERROR;
+    }
+
+    if (ctx->images->nelts > qlcf->max_images) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_TOO_MANY_IMAGES, NULL, 0);
+        return NGX_ERROR;
+    }
+
+    img = ctx->images->elts;
+
+    for (i = 0; i < ctx->images->nelts; i++) {
+
+        if (img[i].size == 0) {
+            ngx_qocr_set_error(ctx, NGX_QOCR_IMAGE_EMPTY, NULL, 0);
+            return NGX_ERROR;
+        }
+
+        if (img[i].size > qlcf->max_image_size) {
+            ngx_qocr_set_error(ctx, NGX_QOCR_IMAGE_TOO_LARGE, NULL, 0);
+            return NGX_ERROR;
+        }
+
+        n = (size_t) ngx_min(img[i].size, NGX_QOCR_MAGIC_LEN);
+
+        if (ngx_qocr_body_peek(r->request_body->bufs, img[i].start, magic,
+                               n, r->connection->log)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        refused = ngx_qocr_image_type(magic, n, &img[i].type, &img[i].ext);
+
+        if (refused == NULL && qlcf->kind == NGX_QOCR_BANKCARD
+            && img[i].ext.len == 3
+            && ngx_strncmp(img[i].ext.data, "gif", 3) == 0)
+        {
+            refused = "GIF images are not accepted for bank cards";
+        }
+
+        if (refused) {
+            ngx_qocr_set_error(ctx, NGX_QOCR_UNSUPPORTED_MEDIA_TYPE, refused,
+                               0);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The image type by its first bytes.  Returns NULL for an image, or the
+ * reason it is refused.
+ */
+
+const char *
+ngx_qocr_image_type(u_char *p, size_t n, ngx_str_t *type, ngx_str_t *ext)
+{
+    if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff) {
+        ngx_str_set(type, "image/jpeg");
+        ngx_str_set(ext, "jpg");
+        return NULL;
+    }
+
+    if (n >= 8 && ngx_memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) {
+        ngx_str_set(type, "image/png");
+        ngx_str_set(ext, "png");
+        return NULL;
+    }
+
+    if (n >= 6 && (ngx_memcmp(p, "GIF87a", 6) == 0
+                   || ngx_memcmp(p, "GIF89a", 6) == 0))
+    {
+        ngx_str_set(type, "image/gif");
+        ngx_str_set(ext, "gif");
+        return NULL;
+    }
+
+    if (n >= 12 && ngx_memcmp(p, "RIFF", 4) == 0
+        && ngx_memcmp(p + 8, "WEBP", 4) == 0)
+    {
+        ngx_str_set(type, "image/webp");
+        ngx_str_set(ext, "webp");
+        return NULL;
+    }
+
+    if (n >= 4 && (ngx_memcmp(p, "II*\0", 4) == 0
+                   || ngx_memcmp(p, "MM\0*", 4) == 0))
+    {
+        ngx_str_set(type, "image/tiff");
+        ngx_str_set(ext, "tif");
+        return NULL;
+    }
+
+    if (n >= 6 && p[0] == 'B' && p[1] == 'M') {
+        ngx_str_set(type, "image/bmp");
+        ngx_str_set(ext, "bmp");
+        return NULL;
+    }
+
+    return "not an image: JPEG, PNG, BMP, WEBP, TIFF or GIF expected";
+}
+
+
+/* copies size bytes of the body at offset start into dst */
+
+static ngx_int_t
+ngx_qocr_body_peek(ngx_chain_t *body, off_t start, u_char *dst, size_t size,
+    ngx_log_t *log)
+{
+    off_t        off, bsize, skip;
+    size_t       n;
+    ssize_t      rd;
+    ngx_buf_t   *b;
+
+    off = 0;
+
+    for ( /* void */ ; body && size; body = body->next) {
+        b = body->buf;
+        bsize = ngx_buf_size(b);
+
+        if (start >= off + bsize) {
+            off += bsize;
+            continue;
+        }
+
+        skip = start - off;
+        n = (size_t) ngx_min((off_t) size, bsize - skip);
+
+        if (ngx_buf_in_memory(b)) {
+            ngx_memcpy(dst, b->pos + skip, n);
+
+        } else {
+            rd = ngx_read_file(b->file, dst, n, b->file_pos + skip);
+
+            if (rd != (ssize_t) n) {
+                ngx_log_error(NGX_LOG_ERR, log, 0,
+                              "qocr: cannot read the client body temp file");
+                return NGX_ERROR;
+            }
+        }
+
+        dst += n;
+        size -= n;
+        start += n;
+        off += bsize;
+    }
+
+    return size ? NGX_ERROR : NGX_OK;
+}
+
+
+/*
+ * Appends to *last buffers that point at size bytes of the body at offset
+ * start: parts of nginx's own memory buffers or of its temp file.  With
+ * in_memory set, bytes from the temp file are read into new memory
+ * buffers instead (the retry case, see ngx_qocr_reinit_request()).
+ */
+
+ngx_int_t
+ngx_qocr_body_slice(ngx_pool_t *pool, ngx_chain_t *body, off_t start,
+    off_t size, ngx_chain_t ***last, ngx_uint_t in_memory, ngx_log_t *log)
+{
+    off_t         off, bsize, skip, n;
+    ngx_buf_t    *b, *sb;
+    ngx_chain_t  *cl;
+
+    off = 0;
+
+    for ( /* void */ ; body && size; body = body->next) {
+        b = body->buf;
+        bsize = ngx_buf_size(b);
+
+        if (start >= off + bsize) {
+            off += bsize;
+            continue;
+        }
+
+        skip = start - off;
+        n = ngx_min(size, bsize - skip);
+
+        if (ngx_buf_in_memory(b)) {
+            sb = ngx_calloc_buf(pool);
+            if (sb == NULL) {
+                return NGX_ERROR;
+            }
+
+            sb->start = b->pos + skip;
+            sb->pos = sb->start;
+            sb->last = sb->start + n;
+            sb->end = sb->last;
+            sb->memory = 1;
+
+        } else if (in_memory) {
+            sb = ngx_create_temp_buf(pool, (size_t) n);
+            if (sb == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (ngx_read_file(b->file, sb->pos, (size_t) n,
+                              b->file_pos + skip)
+                != (ssize_t) n)
+            {
+                ngx_log_error(NGX_LOG_ERR, log, 0,
+                              "qocr: cannot read the client body temp file");
+                return NGX_ERROR;
+            }
+
+            sb->last = sb->pos + n;
+
+        } else {
+            sb = ngx_calloc_buf(pool);
+            if (sb == NULL) {
+                return NGX_ERROR;
+            }
+
+            sb->in_file = 1;
+            sb->file = b->file;
+            sb->file_pos = b->file_pos + skip;
+            sb->file_last = sb->file_pos + n;
+        }
+
+        cl = ngx_alloc_chain_link(pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = sb;
+        cl->next = NULL;
+        **last = cl;
+        *last = &cl->next;
+
+        size -= n;
+        start += n;
+        off += bsize;
+    }
+
+    return size ? NGX_ERROR : NGX_OK;
+}
+
+
+/* replaces bytes that are not UTF-8 with "?" so the JSON reply stays valid */
+
+static void
+ngx_qocr_utf8_clean(ngx_str_t *s)
+{
+    u_char    *p, *last, *q;
+    uint32_t   c;
+
+    p = s->data;
+    last = p + s->len;
+
+    while (p < last) {
+        if (*p < 0x80) {
+            if (*p < 0x20) {
+                *p = '?';
+            }
+
+            p++;
+            continue;
+        }
+
+        q = p;
+        c = ngx_utf8_decode(&p, last - p);
+
+        if (c > 0x10ffff) {
+            *q = '?';
+            p = q + 1;
+        }
+    }
+}

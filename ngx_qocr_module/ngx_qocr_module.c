@@ -1,0 +1,776 @@
+
+/*
+ * ngx_qocr: directives, configuration and the content handler
+ * (contract sections 2 and 3).
+ */
+
+
+#include "ngx_qocr.h"
+
+
+static ngx_int_t ngx_qocr_handler(ngx_http_request_t *r);
+static void ngx_qocr_body_handler(ngx_http_request_t *r);
+
+static void *ngx_qocr_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+
+static char *ngx_qocr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_qocr_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_qocr_check_chars(ngx_conf_t *cf, void *post, void *data);
+
+
+static ngx_conf_post_handler_pt  ngx_qocr_check_chars_p =
+    ngx_qocr_check_chars;
+
+
+static ngx_command_t  ngx_qocr_commands[] = {
+
+    { ngx_string("qocr"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_qocr,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("qocr_pass"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_qocr_pass,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("qocr_appid"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, appid),
+      &ngx_qocr_check_chars_p },
+
+    { ngx_string("qocr_bucket"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, bucket),
+      &ngx_qocr_check_chars_p },
+
+    { ngx_string("qocr_secret_id"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, secret_id),
+      &ngx_qocr_check_chars_p },
+
+    { ngx_string("qocr_secret_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, secret_key),
+      &ngx_qocr_check_chars_p },
+
+    { ngx_string("qocr_credentials"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_qocr_credentials,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("qocr_sign_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, sign_ttl),
+      NULL },
+
+    { ngx_string("qocr_return_image"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, return_image),
+      NULL },
+
+    { ngx_string("qocr_max_images"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, max_images),
+      NULL },
+
+    { ngx_string("qocr_max_image_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, max_image_size),
+      NULL },
+
+    { ngx_string("qocr_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, upstream.connect_timeout),
+      NULL },
+
+    { ngx_string("qocr_send_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, upstream.send_timeout),
+      NULL },
+
+    { ngx_string("qocr_read_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, upstream.read_timeout),
+      NULL },
+
+    { ngx_string("qocr_max_response_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, max_response_size),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_qocr_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_qocr_filter_init,                  /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_qocr_create_loc_conf,              /* create location configuration */
+    ngx_qocr_merge_loc_conf                /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_qocr_module = {
+    NGX_MODULE_V1,
+    &ngx_qocr_module_ctx,                  /* module context */
+    ngx_qocr_commands,                     /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_qocr_handler(ngx_http_request_t *r)
+{
+    ngx_int_t             rc;
+    ngx_qocr_ctx_t       *ctx;
+    ngx_qocr_loc_conf_t  *qlcf;
+
+    if (r != r->main) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_qocr_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->kind = qlcf->kind;
+    ctx->upstream_code = NGX_QOCR_NO_CODE;
+    ctx->reply.content_length = -1;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_qocr_module);
+
+    if (!(r->method & NGX_HTTP_POST)) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ngx_qocr_set_error(ctx, NGX_QOCR_METHOD_NOT_ALLOWED, NULL, 0);
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_qocr_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_qocr_body_handler(ngx_http_request_t *r)
+{
+    ngx_qocr_ctx_t       *ctx;
+    ngx_http_upstream_t  *u;
+    ngx_qocr_loc_conf_t  *qlcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
+    qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
+
+    /* every check of contract section 3, before any upstream call */
+
+    if (ngx_qocr_parse_body(r, ctx, qlcf) != NGX_OK) {
+        ngx_http_finalize_request(r, (ctx->err == NGX_QOCR_OK)
+                                     ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                                     : (ngx_int_t) ngx_qocr_err_status(
+                                                                  ctx->err));
+        return;
+    }
+
+    if (ngx_http_upstream_create(r) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    u = r->upstream;
+
+    ngx_str_set(&u->schema, "http://");
+    u->output.tag = (ngx_buf_tag_t) &ngx_http_qocr_module;
+    u->conf = &qlcf->upstream;
+    u->buffering = 0;
+
+    u->create_request = ngx_qocr_create_request;
+    u->reinit_request = ngx_qocr_reinit_request;
+    u->process_header = ngx_qocr_process_status_line;
+    u->abort_request = ngx_qocr_abort_request;
+    u->finalize_request = ngx_qocr_finalize_request;
+
+    u->input_filter_init = ngx_qocr_input_filter_init;
+    u->input_filter = ngx_qocr_input_filter;
+    u->input_filter_ctx = r;
+
+    ngx_http_upstream_init(r);
+}
+
+
+static void *
+ngx_qocr_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_qocr_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_qocr_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->kind = 0;
+     *     conf->upstream.upstream = NULL;
+     *     conf->host = { 0, NULL };
+     *     conf->uri = { 0, NULL };
+     *     conf->appid = { 0, NULL };
+     *     conf->bucket = { 0, NULL };
+     *     conf->secret_id = { 0, NULL };
+     *     conf->secret_key = { 0, NULL };
+     *     conf->credentials = { 0, NULL };
+     */
+
+    conf->sign_ttl = NGX_CONF_UNSET;
+    conf->return_image = NGX_CONF_UNSET;
+    conf->max_images = NGX_CONF_UNSET_UINT;
+    conf->max_image_size = NGX_CONF_UNSET;
+    conf->max_response_size = NGX_CONF_UNSET_SIZE;
+
+    conf->upstream.local = NGX_CONF_UNSET_PTR;
+    conf->upstream.socket_keepalive = NGX_CONF_UNSET;
+    conf->upstream.next_upstream_tries = NGX_CONF_UNSET_UINT;
+    conf->upstream.connect_timeout = NGX_CONF_UNSET_MSEC;
+    conf->upstream.send_timeout = NGX_CONF_UNSET_MSEC;
+    conf->upstream.read_timeout = NGX_CONF_UNSET_MSEC;
+    conf->upstream.next_upstream_timeout = NGX_CONF_UNSET_MSEC;
+    conf->upstream.buffer_size = NGX_CONF_UNSET_SIZE;
+
+    /* the hardcoded values, as in nginx's memcached module */
+    conf->upstream.cyclic_temp_file = 0;
+    conf->upstream.buffering = 0;
+    conf->upstream.ignore_client_abort = 0;
+    conf->upstream.send_lowat = 0;
+    conf->upstream.bufs.num = 0;
+    conf->upstream.busy_buffers_size = 0;
+    conf->upstream.max_temp_file_size = 0;
+    conf->upstream.temp_file_write_size = 0;
+    conf->upstream.intercept_errors = 0;
+    conf->upstream.intercept_404 = 0;
+    conf->upstream.pass_request_headers = 0;
+    conf->upstream.pass_request_body = 0;
+
+    return conf;
+}
+
+
+static char *
+ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_qocr_loc_conf_t *prev = parent;
+    ngx_qocr_loc_conf_t *conf = child;
+
+    ngx_conf_merge_ptr_value(conf->upstream.local, prev->upstream.local,
+                             NULL);
+
+    ngx_conf_merge_value(conf->upstream.socket_keepalive,
+                         prev->upstream.socket_keepalive, 0);
+
+    ngx_conf_merge_uint_value(conf->upstream.next_upstream_tries,
+                              prev->upstream.next_upstream_tries, 2);
+
+    ngx_conf_merge_msec_value(conf->upstream.connect_timeout,
+                              prev->upstream.connect_timeout, 10000);
+
+    ngx_conf_merge_msec_value(conf->upstream.send_timeout,
+                              prev->upstream.send_timeout, 60000);
+
+    ngx_conf_merge_msec_value(conf->upstream.read_timeout,
+                              prev->upstream.read_timeout, 60000);
+
+    ngx_conf_merge_msec_value(conf->upstream.next_upstream_timeout,
+                              prev->upstream.next_upstream_timeout, 0);
+
+    ngx_conf_merge_size_value(conf->upstream.buffer_size,
+                              prev->upstream.buffer_size,
+                              (size_t) ngx_pagesize);
+
+    conf->upstream.next_upstream = NGX_CONF_BITMASK_SET
+                                   |NGX_HTTP_UPSTREAM_FT_ERROR;
+
+    if (conf->upstream.upstream == NULL) {
+        conf->upstream.upstream = prev->upstream.upstream;
+        conf->host = prev->host;
+        conf->uri = prev->uri;
+    }
+
+    ngx_conf_merge_str_value(conf->appid, prev->appid, "");
+    ngx_conf_merge_str_value(conf->bucket, prev->bucket, "");
+
+    if (conf->secret_id.data == NULL && conf->secret_key.data == NULL) {
+        conf->secret_id = prev->secret_id;
+        conf->secret_key = prev->secret_key;
+        conf->credentials = prev->credentials;
+    }
+
+    ngx_conf_merge_value(conf->sign_ttl, prev->sign_ttl, 300);
+    ngx_conf_merge_value(conf->return_image, prev->return_image, 0);
+    ngx_conf_merge_uint_value(conf->max_images, prev->max_images,
+                              NGX_QOCR_NAMECARD_MAX);
+    ngx_conf_merge_off_value(conf->max_image_size, prev->max_image_size,
+                             NGX_CONF_UNSET);
+    ngx_conf_merge_size_value(conf->max_response_size,
+                              prev->max_response_size, 1024 * 1024);
+
+    if (conf->sign_ttl <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"qocr_sign_ttl\" must be positive");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->max_images == 0 || conf->max_images > NGX_QOCR_NAMECARD_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"qocr_max_images\" must be 1 to %d, "
+                           "as the OCR service takes", NGX_QOCR_NAMECARD_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->max_response_size < 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"qocr_max_response_size\" must be at least 1k");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->kind == 0) {
+        return NGX_CONF_OK;
+    }
+
+    /* a "qocr" location: everything the OCR call needs must be here */
+
+    if (conf->upstream.upstream == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"qocr_pass\" is missing for the qocr "
+                           "location \"%V\"", &conf->location);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->appid.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"qocr_appid\" is missing for the qocr "
+                           "location \"%V\"", &conf->location);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->bucket.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"qocr_bucket\" is missing for the qocr "
+                           "location \"%V\"", &conf->location);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->secret_id.len == 0 || conf->secret_key.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "credentials are missing for the qocr location "
+                           "\"%V\": use \"qocr_credentials\", or both "
+                           "\"qocr_secret_id\" and \"qocr_secret_key\"",
+                           &conf->location);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->uri.len == 0) {
+        if (conf->kind == NGX_QOCR_BANKCARD) {
+            ngx_str_set(&conf->uri, "/ocr/bankcard");
+
+        } else {
+            ngx_str_set(&conf->uri, "/ocr/namecard");
+        }
+    }
+
+    if (conf->max_image_size == NGX_CONF_UNSET) {
+        conf->max_image_size = (conf->kind == NGX_QOCR_BANKCARD)
+                               ? 6 * 1024 * 1024 : 1024 * 1024;
+    }
+
+    if (conf->kind == NGX_QOCR_BANKCARD) {
+        conf->max_images = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_qocr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_qocr_loc_conf_t *qlcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (qlcf->kind) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "namecard") == 0) {
+        qlcf->kind = NGX_QOCR_NAMECARD;
+
+    } else if (ngx_strcmp(value[1].data, "bankcard") == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"qocr bankcard\" is not supported yet");
+        return NGX_CONF_ERROR;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"qocr\": "
+                           "namecard or bankcard expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    clcf->handler = ngx_qocr_handler;
+    qlcf->location = clcf->name;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_qocr_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_qocr_loc_conf_t *qlcf = conf;
+
+    u_char     *p, *last;
+    ngx_str_t  *value;
+    ngx_url_t   u;
+
+    if (qlcf->upstream.upstream) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len > 8
+        && ngx_strncasecmp(value[1].data, (u_char *) "https://", 8) == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"qocr_pass\" does not support https:// yet: "
+                           "use http://");
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[1].len <= 7
+        || ngx_strncasecmp(value[1].data, (u_char *) "http://", 7) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid URL \"%V\" in \"qocr_pass\": "
+                           "http://host[:port][/path] expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url.data = value[1].data + 7;
+    u.url.len = value[1].len - 7;
+    u.default_port = 80;
+    u.uri_part = 1;
+    u.no_resolve = 1;
+
+    /* the Host header: the URL's host and port as written */
+
+    p = u.url.data;
+    last = p + u.url.len;
+
+    qlcf->host.data = p;
+
+    while (p < last && *p != '/' && *p != '?') {
+        p++;
+    }
+
+    qlcf->host.len = p - qlcf->host.data;
+
+    if (qlcf->host.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no host in \"qocr_pass\" URL \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    qlcf->upstream.upstream = ngx_http_upstream_add(cf, &u, 0);
+    if (qlcf->upstream.upstream == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.uri.len && !(u.uri.len == 1 && u.uri.data[0] == '/')) {
+        qlcf->uri = u.uri;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The credentials file: "secret_id" and "secret_key" lines, each a name
+ * then the value after white space, "=" or ":"; "#" starts a comment.
+ * Read at every (re)load.  Error messages never quote a value.
+ */
+
+static char *
+ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_qocr_loc_conf_t *qlcf = conf;
+
+    u_char           *buf, *p, *last, *line, *eol, *name, *v;
+    size_t            size, nlen;
+    ngx_uint_t        lineno;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_str_t        *value, file, *dst;
+    ngx_file_info_t   fi;
+
+    if (qlcf->credentials.data) {
+        return "is duplicate";
+    }
+
+    if (qlcf->secret_id.data || qlcf->secret_key.data) {
+        return "cannot be used with \"qocr_secret_id\" or \"qocr_secret_key\""
+               " at the same level";
+    }
+
+    value = cf->args->elts;
+    file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%s\" failed", file.data);
+        return NGX_CONF_ERROR;
+    }
+
+    buf = NULL;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%s\" failed", file.data);
+        goto failed;
+    }
+
+    size = (size_t) ngx_file_size(&fi);
+
+    if (size > 65536) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "credentials file \"%s\" is too large",
+                           file.data);
+        goto failed;
+    }
+
+    buf = ngx_pnalloc(cf->pool, size + 1);
+    if (buf == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_fd(fd, buf, size);
+
+    if (n == -1 || (size_t) n != size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_read_fd_n " \"%s\" failed", file.data);
+        goto failed;
+    }
+
+    ngx_close_file(fd);
+    fd = NGX_INVALID_FILE;
+
+    p = buf;
+    last = buf + size;
+
+    lineno = 0;
+
+    for (line = p; line < last; line = eol + 1) {
+
+        lineno++;
+
+        eol = ngx_strlchr(line, last, LF);
+        if (eol == NULL) {
+            eol = last;
+        }
+
+        p = line;
+
+        while (p < eol && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p == eol || *p == '#' || *p == CR) {
+            continue;
+        }
+
+        name = p;
+
+        while (p < eol && *p != ' ' && *p != '\t' && *p != '=' && *p != ':')
+        {
+            p++;
+        }
+
+        nlen = p - name;
+
+        while (p < eol && (*p == ' ' || *p == '\t' || *p == '=' || *p == ':'))
+        {
+            p++;
+        }
+
+        v = p;
+
+        while (p < eol && *p != ' ' && *p != '\t' && *p != CR) {
+            p++;
+        }
+
+        if (nlen == 9 && ngx_strncmp(name, "secret_id", 9) == 0) {
+            dst = &qlcf->secret_id;
+
+        } else if (nlen == 10 && ngx_strncmp(name, "secret_key", 10) == 0) {
+            dst = &qlcf->secret_key;
+
+        } else {
+            /* the line is not quoted: it may be a stray secret */
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown line %ui in credentials file "
+                               "\"%s\": secret_id and secret_key expected",
+                               lineno, file.data);
+            return NGX_CONF_ERROR;
+        }
+
+        if (p == v) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "no value on line %ui of credentials file "
+                               "\"%s\"", lineno, file.data);
+            return NGX_CONF_ERROR;
+        }
+
+        dst->data = v;
+        dst->len = p - v;
+    }
+
+    if (qlcf->secret_id.len == 0 || qlcf->secret_key.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "credentials file \"%s\" must hold both "
+                           "secret_id and secret_key", file.data);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_qocr_check_chars(cf, NULL, &qlcf->secret_id) != NGX_CONF_OK
+        || ngx_qocr_check_chars(cf, NULL, &qlcf->secret_key) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    qlcf->credentials = file;
+
+    return NGX_CONF_OK;
+
+failed:
+
+    if (fd != NGX_INVALID_FILE) {
+        ngx_close_file(fd);
+    }
+
+    return NGX_CONF_ERROR;
+}
+
+
+/*
+ * AppID, bucket and credentials go into the signature's
+ * "a=..&b=..&k=.." text and into form fields: no separators allowed.
+ */
+
+static char *
+ngx_qocr_check_chars(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *s = data;
+
+    u_char  *p, *last;
+
+    if (s->len == 0 || s->len > 128) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "a qocr AppID, bucket or credential must be "
+                           "1 to 128 characters long");
+        return NGX_CONF_ERROR;
+    }
+
+    last = s->data + s->len;
+
+    for (p = s->data; p < last; p++) {
+        if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z')
+            || (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '_'
+            || *p == '.' || *p == '+' || *p == '/')
+        {
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "a qocr AppID, bucket or credential has an "
+                           "invalid character at position %uz",
+                           (size_t) (p - s->data) + 1);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,307 @@
+
+/*
+ * ngx_qocr: the request sent to the OCR service (contract section 4).
+ *
+ *   POST /ocr/namecard HTTP/1.1
+ *   Host: <host of qocr_pass>
+ *   Authorization: <signature>
+ *   Content-Type: multipart/form-data; boundary=qocr<32 hex digits>
+ *   Content-Length: <n>
+ *
+ *   parts "appid", "bucket", "ret_image" (namecard), then one part per
+ *   image: "image[00]".."image[19]" (namecard; the service sorts results by
+ *   part name as strings) or "image" (bank card), each with a filename made
+ *   here, never the client's.
+ *
+ * Only these headers go upstream.  Image bytes are not copied: the chain
+ * points into the client body's buffers or temp file.
+ */
+
+
+#include "ngx_qocr.h"
+
+#include <openssl/rand.h>
+
+
+static ngx_int_t ngx_qocr_build_chain(ngx_http_request_t *r,
+    ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf, ngx_uint_t in_memory);
+static u_char *ngx_qocr_part_header(u_char *p, ngx_str_t *boundary,
+    ngx_qocr_ctx_t *ctx, ngx_uint_t i);
+static size_t ngx_qocr_part_header_len(ngx_str_t *boundary,
+    ngx_qocr_ctx_t *ctx, ngx_uint_t i);
+
+
+#define ngx_qocr_field_len(boundary, name, value)                            \
+    (2 + (boundary)->len + 2                                                 \
+     + sizeof("Content-Disposition: form-data; name=\"\"" CRLF CRLF) - 1     \
+     + sizeof(name) - 1 + (value)->len + 2)
+
+
+static u_char *
+ngx_qocr_field(u_char *p, ngx_str_t *boundary, char *name, ngx_str_t *value)
+{
+    return ngx_sprintf(p, "--%V" CRLF
+                       "Content-Disposition: form-data; name=\"%s\""
+                       CRLF CRLF "%V" CRLF,
+                       boundary, name, value);
+}
+
+
+ngx_int_t
+ngx_qocr_create_request(ngx_http_request_t *r)
+{
+    ngx_qocr_ctx_t       *ctx;
+    ngx_qocr_loc_conf_t  *qlcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
+    qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
+
+    if (ngx_qocr_build_chain(r, ctx, qlcf, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->upstream->request_bufs = ctx->request_bufs;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A retry to another server.  ngx_http_upstream_reinit() then rewinds the
+ * request chain assuming at most one file in it, laid out from offset 0: true
+ * of proxy's chain, not of ours, whose file parts are the images inside the
+ * client temp file.  So the chain is built anew, every byte as before but
+ * the boundary and signature, with the temp file parts read into memory.
+ */
+
+ngx_int_t
+ngx_qocr_reinit_request(ngx_http_request_t *r)
+{
+    ngx_qocr_ctx_t       *ctx;
+    ngx_qocr_loc_conf_t  *qlcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
+    qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
+
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&ctx->reply, sizeof(ngx_qocr_reply_t));
+    ctx->reply.content_length = -1;
+    ctx->err = NGX_QOCR_OK;
+    ctx->err_text = NULL;
+    ctx->upstream_code = NGX_QOCR_NO_CODE;
+
+    r->state = 0;
+    r->upstream->process_header = ngx_qocr_process_status_line;
+
+    if (ngx_qocr_build_chain(r, ctx, qlcf, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->upstream->request_bufs = ctx->request_bufs;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_qocr_build_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
+    ngx_qocr_loc_conf_t *qlcf, ngx_uint_t in_memory)
+{
+    u_char             *p, rnd[16];
+    off_t               body_len;
+    size_t              len;
+    ngx_buf_t          *b;
+    ngx_str_t           boundary, auth, ret;
+    ngx_uint_t          i;
+    ngx_chain_t        *cl, **ll;
+    ngx_qocr_image_t   *img;
+
+    /* a random boundary: 128 bits make a collision with image bytes moot */
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "qocr: RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
+    boundary.len = NGX_QOCR_BOUNDARY_LEN;
+    boundary.data = ngx_pnalloc(r->pool, boundary.len);
+    if (boundary.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(boundary.data, "qocr", 4);
+    ngx_hex_dump(p, rnd, sizeof(rnd));
+
+    if (ngx_qocr_sign_request(r->pool, qlcf, ngx_time(), &auth) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "qocr: signing failed");
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&ret, "0");
+
+    if (qlcf->return_image) {
+        ngx_str_set(&ret, "1");
+    }
+
+    img = ctx->images->elts;
+
+    /* the multipart body: fields, then images with their part headers */
+
+    body_len = ngx_qocr_field_len(&boundary, "appid", &qlcf->appid)
+               + ngx_qocr_field_len(&boundary, "bucket", &qlcf->bucket);
+
+    if (ctx->kind == NGX_QOCR_NAMECARD) {
+        body_len += ngx_qocr_field_len(&boundary, "ret_image", &ret);
+    }
+
+    for (i = 0; i < ctx->images->nelts; i++) {
+        body_len += ngx_qocr_part_header_len(&boundary, ctx, i)
+                    + img[i].size + 2;
+    }
+
+    body_len += 2 + boundary.len + 2 + 2;
+
+    /* the request line, headers and every part before the first image */
+
+    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + qlcf->uri.len
+          + sizeof("Host: " CRLF) - 1 + qlcf->host.len
+          + sizeof("Authorization: " CRLF) - 1 + auth.len
+          + sizeof("Content-Type: multipart/form-data; boundary=" CRLF) - 1
+          + boundary.len
+          + sizeof("Content-Length: " CRLF) - 1 + NGX_OFF_T_LEN
+          + 2
+          + ngx_qocr_field_len(&boundary, "appid", &qlcf->appid)
+          + ngx_qocr_field_len(&boundary, "bucket", &qlcf->bucket)
+          + ngx_qocr_field_len(&boundary, "ret_image", &ret)
+          + ngx_qocr_part_header_len(&boundary, ctx, 0);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = b->last;
+
+    p = ngx_sprintf(p, "POST %V HTTP/1.1" CRLF
+                       "Host: %V" CRLF
+                       "Authorization: %V" CRLF
+                       "Content-Type: multipart/form-data; boundary=%V" CRLF
+                       "Content-Length: %O" CRLF CRLF,
+                    &qlcf->uri, &qlcf->host, &auth, &boundary, body_len);
+
+    p = ngx_qocr_field(p, &boundary, "appid", &qlcf->appid);
+    p = ngx_qocr_field(p, &boundary, "bucket", &qlcf->bucket);
+
+    if (ctx->kind == NGX_QOCR_NAMECARD) {
+        p = ngx_qocr_field(p, &boundary, "ret_image", &ret);
+    }
+
+    p = ngx_qocr_part_header(p, &boundary, ctx, 0);
+
+    b->last = p;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    ctx->request_bufs = cl;
+    ll = &cl->next;
+
+    for (i = 0; i < ctx->images->nelts; i++) {
+
+        if (i > 0) {
+            b = ngx_create_temp_buf(r->pool,
+                                    2 + ngx_qocr_part_header_len(&boundary,
+                                                                 ctx, i));
+            if (b == NULL) {
+                return NGX_ERROR;
+            }
+
+            *b->last++ = CR; *b->last++ = LF;
+            b->last = ngx_qocr_part_header(b->last, &boundary, ctx, i);
+
+            cl = ngx_alloc_chain_link(r->pool);
+            if (cl == NULL) {
+                return NGX_ERROR;
+            }
+
+            cl->buf = b;
+            *ll = cl;
+            ll = &cl->next;
+        }
+
+        if (ngx_qocr_body_slice(r->pool, r->request_body->bufs, img[i].start,
+                                img[i].size, &ll, in_memory,
+                                r->connection->log)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    b = ngx_create_temp_buf(r->pool, 2 + 2 + boundary.len + 2 + 2);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->last, CRLF "--%V--" CRLF, &boundary);
+    b->flush = 1;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+    *ll = cl;
+
+    return NGX_OK;
+}
+
+
+static size_t
+ngx_qocr_part_header_len(ngx_str_t *boundary, ngx_qocr_ctx_t *ctx,
+    ngx_uint_t i)
+{
+    ngx_qocr_image_t  *img;
+
+    img = ctx->images->elts;
+
+    return 2 + boundary->len + 2
+           + sizeof("Content-Disposition: form-data; name=\"image[00]\"; "
+                    "filename=\"image00.\"" CRLF) - 1
+           + img[i].ext.len
+           + sizeof("Content-Type: " CRLF CRLF) - 1 + img[i].type.len;
+}
+
+
+static u_char *
+ngx_qocr_part_header(u_char *p, ngx_str_t *boundary, ngx_qocr_ctx_t *ctx,
+    ngx_uint_t i)
+{
+    ngx_qocr_image_t  *img;
+
+    img = ctx->images->elts;
+
+    if (ctx->kind == NGX_QOCR_NAMECARD) {
+        return ngx_sprintf(p, "--%V" CRLF
+                           "Content-Disposition: form-data; "
+                           "name=\"image[%02ui]\"; filename=\"image%02ui.%V\""
+                           CRLF "Content-Type: %V" CRLF CRLF,
+                           boundary, i, i, &img[i].ext, &img[i].type);
+    }
+
+    return ngx_sprintf(p, "--%V" CRLF
+                       "Content-Disposition: form-data; "
+                       "name=\"image\"; filename=\"image.%V\""
+                       CRLF "Content-Type: %V" CRLF CRLF,
+                       boundary, &img[i].ext, &img[i].type);
+}

@@ -1,0 +1,444 @@
+
+/*
+ * ngx_qocr: the OCR service's JSON reply turned into the contract's JSON
+ * (contract section 5).
+ *
+ * The sign of the service's code sets the level: a positive code fails the
+ * request, a negative one the image it belongs to.  Any HTTP status is
+ * accepted as long as the body is the service's JSON, as the official SDKs
+ * do.
+ */
+
+
+#include "ngx_qocr.h"
+
+#include <cjson/cJSON.h>
+
+
+static cJSON *ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log,
+    ngx_qocr_ctx_t *ctx, cJSON *reply, ngx_int_t top_code);
+static ngx_int_t ngx_qocr_add_result_head(cJSON *item, ngx_qocr_ctx_t *ctx,
+    ngx_uint_t i);
+static ngx_int_t ngx_qocr_add_item_error(cJSON *item, ngx_int_t code);
+static ngx_int_t ngx_qocr_add_field(cJSON *fields, const char *name,
+    cJSON *data, const char *key, const char *conf_key);
+static ngx_int_t ngx_qocr_code(cJSON *obj, ngx_int_t *code);
+static ngx_int_t ngx_qocr_result_index(cJSON *res, ngx_uint_t n);
+static void ngx_qocr_request_error(ngx_log_t *log, ngx_qocr_ctx_t *ctx,
+    ngx_int_t code);
+
+
+ngx_int_t
+ngx_qocr_normalize(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
+    ngx_str_t *out, ngx_uint_t *status)
+{
+    char       *json;
+    cJSON      *reply, *root;
+    ngx_int_t   code;
+
+    out->len = 0;
+
+    reply = cJSON_ParseWithLength((char *) ctx->reply.data, ctx->reply.len);
+
+    if (reply == NULL || !cJSON_IsObject(reply)) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "qocr: the OCR service's reply is not JSON "
+                      "(HTTP status %ui, %uz bytes)",
+                      ctx->reply.status.code, ctx->reply.len);
+
+        ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
+                           "the OCR service's reply is not JSON", 0);
+        cJSON_Delete(reply);
+        return NGX_OK;
+    }
+
+    if (ngx_qocr_code(reply, &code) != NGX_OK) {
+        code = 0;
+    }
+
+    if (code > 0) {
+        ngx_qocr_request_error(log, ctx, code);
+        cJSON_Delete(reply);
+        return NGX_OK;
+    }
+
+    root = ngx_qocr_namecard(pool, log, ctx, reply, code);
+
+    cJSON_Delete(reply);
+
+    if (root == NULL) {
+        /* an error was set, or memory ran out */
+        return (ctx->err != NGX_QOCR_OK) ? NGX_OK : NGX_ERROR;
+    }
+
+    json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->len = ngx_strlen(json);
+    out->data = ngx_pnalloc(pool, out->len);
+
+    if (out->data == NULL) {
+        cJSON_free(json);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, json, out->len);
+    cJSON_free(json);
+
+    *status = NGX_HTTP_OK;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_qocr_request_error(ngx_log_t *log, ngx_qocr_ctx_t *ctx, ngx_int_t code)
+{
+    ngx_qocr_err_e  err;
+
+    err = ngx_qocr_map_code(code);
+
+    if (err == NGX_QOCR_UPSTREAM_AUTH_FAILED) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "qocr: the OCR service refused the request's "
+                      "signature or account: code %i; check qocr_appid, "
+                      "qocr_bucket and the credentials", code);
+
+    } else if (err == NGX_QOCR_UPSTREAM_ERROR
+               || err == NGX_QOCR_BAD_REQUEST)
+    {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "qocr: the OCR service failed the request: code %i",
+                      code);
+    }
+
+    ngx_qocr_set_error(ctx, err, NULL, code);
+}
+
+
+static cJSON *
+ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
+    cJSON *reply, ngx_int_t top_code)
+{
+    cJSON       *root, *results, *item, *list, *res, *data, *fields, *img;
+    cJSON      **by_index;
+    ngx_int_t    code, idx;
+    ngx_uint_t   i, n, pos;
+
+    n = ctx->images->nelts;
+
+    list = cJSON_GetObjectItemCaseSensitive(reply, "result_list");
+
+    if (top_code == 0 && !cJSON_IsArray(list)) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "qocr: the OCR service's reply has no result_list "
+                      "(HTTP status %ui)", ctx->reply.status.code);
+
+        ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
+                           "the OCR service's reply has no results", 0);
+        return NULL;
+    }
+
+    by_index = ngx_pcalloc(pool, n * sizeof(cJSON *));
+    if (by_index == NULL) {
+        return NULL;
+    }
+
+    root = NULL;
+
+    /*
+     * Results come sorted by part name; our filenames say the input index,
+     * which is used first; the position is the fallback.
+     */
+
+    pos = 0;
+
+    if (top_code) {
+        list = NULL;
+    }
+
+    cJSON_ArrayForEach(res, list) {
+        if (!cJSON_IsObject(res)) {
+            continue;
+        }
+
+        idx = ngx_qocr_result_index(res, n);
+
+        if (idx == NGX_ERROR || by_index[idx]) {
+            while (pos < n && by_index[pos]) {
+                pos++;
+            }
+
+            if (pos == n) {
+                continue;
+            }
+
+            idx = pos;
+        }
+
+        by_index[idx] = res;
+    }
+
+    root = cJSON_CreateObject();
+    if (root == NULL) {
+        goto failed;
+    }
+
+    if (cJSON_AddStringToObject(root, "kind", "namecard") == NULL) {
+        goto failed;
+    }
+
+    results = cJSON_AddArrayToObject(root, "results");
+    if (results == NULL) {
+        goto failed;
+    }
+
+    for (i = 0; i < n; i++) {
+        item = cJSON_CreateObject();
+        if (item == NULL) {
+            goto failed;
+        }
+
+        cJSON_AddItemToArray(results, item);
+
+        if (ngx_qocr_add_result_head(item, ctx, i) != NGX_OK) {
+            goto failed;
+        }
+
+        res = by_index[i];
+
+        if (top_code) {
+            code = top_code;
+
+        } else if (res == NULL) {
+            code = NGX_QOCR_NO_CODE;
+
+        } else if (ngx_qocr_code(res, &code) != NGX_OK) {
+            code = NGX_QOCR_NO_CODE;
+        }
+
+        if (code > 0 && code != NGX_QOCR_NO_CODE) {
+            /* a positive code fails the whole request */
+            ngx_qocr_request_error(log, ctx, code);
+            goto failed;
+        }
+
+        if (code != 0) {
+            if (ctx->upstream_code == NGX_QOCR_NO_CODE
+                && code != NGX_QOCR_NO_CODE)
+            {
+                ctx->upstream_code = code;
+            }
+
+            if (cJSON_AddFalseToObject(item, "ok") == NULL
+                || ngx_qocr_add_item_error(item, code) != NGX_OK)
+            {
+                goto failed;
+            }
+
+            continue;
+        }
+
+        data = cJSON_GetObjectItemCaseSensitive(res, "data");
+
+        if (cJSON_AddTrueToObject(item, "ok") == NULL) {
+            goto failed;
+        }
+
+        fields = cJSON_AddObjectToObject(item, "fields");
+        if (fields == NULL) {
+            goto failed;
+        }
+
+        if (ngx_qocr_add_field(fields, "name", data, "name",
+                               "name_confidence") != NGX_OK
+            || ngx_qocr_add_field(fields, "phone", data, "phone",
+                                  "phone_confidence") != NGX_OK
+            || ngx_qocr_add_field(fields, "qq", data, "uin",
+                                  "uin_confidence") != NGX_OK)
+        {
+            goto failed;
+        }
+
+        img = cJSON_GetObjectItemCaseSensitive(data, "image");
+
+        if (cJSON_IsString(img) && img->valuestring[0] != '\0') {
+            if (cJSON_AddStringToObject(item, "image", img->valuestring)
+                == NULL)
+            {
+                goto failed;
+            }
+        }
+    }
+
+    return root;
+
+failed:
+
+    cJSON_Delete(root);
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_qocr_add_result_head(cJSON *item, ngx_qocr_ctx_t *ctx, ngx_uint_t i)
+{
+    ngx_qocr_image_t  *img;
+
+    img = ctx->images->elts;
+
+    if (cJSON_AddNumberToObject(item, "index", (double) i) == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (img[i].has_source) {
+        /* NUL-terminated and made valid UTF-8 by the body parser */
+        return cJSON_AddStringToObject(item, "source",
+                                       (char *) img[i].source.data)
+               ? NGX_OK : NGX_ERROR;
+    }
+
+    return cJSON_AddNullToObject(item, "source") ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_qocr_add_item_error(cJSON *item, ngx_int_t code)
+{
+    cJSON           *e;
+    ngx_qocr_err_e   err;
+
+    if (code == NGX_QOCR_NO_CODE) {
+        err = NGX_QOCR_UPSTREAM_ERROR;
+
+    } else {
+        err = ngx_qocr_map_code(code);
+    }
+
+    e = cJSON_AddObjectToObject(item, "error");
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (cJSON_AddStringToObject(e, "code", ngx_qocr_err_name(err)) == NULL
+        || cJSON_AddStringToObject(e, "message",
+                                   code == NGX_QOCR_NO_CODE
+                                   ? "the OCR service returned no result "
+                                     "for this image"
+                                   : ngx_qocr_err_text(err))
+           == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    if (code == NGX_QOCR_NO_CODE) {
+        return cJSON_AddNullToObject(e, "upstream_code") ? NGX_OK : NGX_ERROR;
+    }
+
+    return cJSON_AddNumberToObject(e, "upstream_code", (double) code)
+           ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * A field: {"value": ..., "confidence": ...}, or null when the service did
+ * not recognize it (confidence -1, no value).
+ */
+
+static ngx_int_t
+ngx_qocr_add_field(cJSON *fields, const char *name, cJSON *data,
+    const char *key, const char *conf_key)
+{
+    cJSON  *value, *conf, *f;
+
+    value = cJSON_GetObjectItemCaseSensitive(data, key);
+    conf = cJSON_GetObjectItemCaseSensitive(data, conf_key);
+
+    if (!cJSON_IsString(value) || value->valuestring[0] == '\0'
+        || (cJSON_IsNumber(conf) && conf->valuedouble < 0))
+    {
+        return cJSON_AddNullToObject(fields, name) ? NGX_OK : NGX_ERROR;
+    }
+
+    f = cJSON_AddObjectToObject(fields, name);
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (cJSON_AddStringToObject(f, "value", value->valuestring) == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (cJSON_IsNumber(conf)) {
+        return cJSON_AddNumberToObject(f, "confidence", conf->valuedouble)
+               ? NGX_OK : NGX_ERROR;
+    }
+
+    return cJSON_AddNullToObject(f, "confidence") ? NGX_OK : NGX_ERROR;
+}
+
+
+/* "code" as an integer; numbers and numeric strings are accepted */
+
+static ngx_int_t
+ngx_qocr_code(cJSON *obj, ngx_int_t *code)
+{
+    cJSON   *c;
+    double   d;
+
+    c = cJSON_GetObjectItemCaseSensitive(obj, "code");
+
+    if (cJSON_IsNumber(c)) {
+        d = c->valuedouble;
+
+    } else if (cJSON_IsString(c) && c->valuestring[0] != '\0') {
+        d = strtod(c->valuestring, NULL);
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    if (d != d || d > 1e9 || d < -1e9) {
+        *code = NGX_QOCR_NO_CODE;
+        return NGX_OK;
+    }
+
+    *code = (ngx_int_t) d;
+
+    return NGX_OK;
+}
+
+
+/* the index our filename "imageNN.ext" names, or NGX_ERROR */
+
+static ngx_int_t
+ngx_qocr_result_index(cJSON *res, ngx_uint_t n)
+{
+    char       *s;
+    cJSON      *f;
+    ngx_int_t   idx;
+
+    f = cJSON_GetObjectItemCaseSensitive(res, "filename");
+
+    if (!cJSON_IsString(f)) {
+        return NGX_ERROR;
+    }
+
+    s = f->valuestring;
+
+    if (ngx_strncmp(s, "image", 5) != 0
+        || s[5] < '0' || s[5] > '9' || s[6] < '0' || s[6] > '9'
+        || s[7] != '.')
+    {
+        return NGX_ERROR;
+    }
+
+    idx = (s[5] - '0') * 10 + (s[6] - '0');
+
+    return (idx < (ngx_int_t) n) ? idx : NGX_ERROR;
+}

@@ -1,0 +1,565 @@
+package QocrTest;
+
+# The test harness: writes an nginx.conf per test, starts nginx with the
+# built module in a private prefix on free ports, starts the fake OCR
+# service, and speaks HTTP, raw when a test needs malformed requests.
+#
+# Environment:
+#   QOCR_NGINX   the nginx binary (default /usr/sbin/nginx)
+#   QOCR_MODULE  the dynamic module to load (default build/dyn/...so);
+#                empty for an nginx with the module compiled in
+#   QOCR_KEEP    keep the test's directory for a look after the run
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Digest::SHA qw(hmac_sha1);
+use File::Basename qw(dirname);
+use File::Path qw(make_path);
+use File::Temp qw(tempdir);
+use IO::Select;
+use IO::Socket::INET;
+use JSON::PP;
+use MIME::Base64;
+use POSIX qw(:sys_wait_h);
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+use Exporter 'import';
+our @EXPORT = qw(jpeg png multipart);
+
+our $TOP = abs_path(dirname(__FILE__) . '/../..');
+
+our $SECRET_ID = 'AKIDtestSecretIdExample0000000000';
+our $SECRET_KEY = 'testSecretKeyExample00000000000';
+our $APPID = '1250000000';
+our $BUCKET = 'test';
+
+my $JSON = JSON::PP->new->utf8->canonical;
+
+
+sub new {
+    my ($class, %o) = @_;
+
+    my $dir = tempdir('qocr-test-XXXXXX', TMPDIR => 1,
+                      CLEANUP => !$ENV{QOCR_KEEP});
+    chmod 0755, $dir;
+    make_path("$dir/logs", "$dir/conf", "$dir/record");
+
+    diag("test directory: $dir") if $ENV{QOCR_KEEP};
+
+    my $self = bless { dir => $dir, pids => [] }, $class;
+
+    return $self;
+}
+
+
+sub dir { $_[0]{dir} }
+
+
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 1, ReuseAddr => 1)
+        or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+
+sub wait_port {
+    my ($port, $pid) = @_;
+
+    for (1 .. 200) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                      Timeout => 1);
+        if ($s) {
+            close $s;
+            return 1;
+        }
+
+        return 0 if $pid && waitpid($pid, WNOHANG) == $pid;
+        sleep 0.025;
+    }
+
+    return 0;
+}
+
+
+# the fake OCR service; returns its port
+
+sub fake {
+    my ($self) = @_;
+
+    return $self->{fake_port} if $self->{fake_port};
+
+    my $port = free_port();
+    my $pid = fork // die "fork: $!";
+
+    if ($pid == 0) {
+        exec $^X, "$TOP/t/lib/fake-ocr.pl", '--port', $port,
+             '--record', "$self->{dir}/record",
+             '--secret', "$SECRET_ID:$SECRET_KEY";
+        die "exec: $!";
+    }
+
+    push @{ $self->{pids} }, $pid;
+    wait_port($port, $pid) or die "the fake OCR service did not start";
+
+    $self->{fake_port} = $port;
+    $self->{fake_pid} = $pid;
+
+    return $port;
+}
+
+
+# a port nothing listens on
+
+sub dead_port {
+    return free_port();
+}
+
+
+sub nginx_bin {
+    return $ENV{QOCR_NGINX} || '/usr/sbin/nginx';
+}
+
+
+sub module_path {
+    return $ENV{QOCR_MODULE} if defined $ENV{QOCR_MODULE};
+    return "$TOP/build/dyn/ngx_http_qocr_module.so";
+}
+
+
+# the standard qocr location, for the body of a server block
+
+sub qocr_location {
+    my ($self, %o) = @_;
+
+    my $path = $o{path} // '/ocr/namecard';
+    my $pass = $o{pass} // 'http://127.0.0.1:' . $self->fake;
+    my $extra = $o{extra} // '';
+
+    return <<"EOF";
+        location = $path {
+            qocr namecard;
+            qocr_pass $pass;
+            qocr_appid $APPID;
+            qocr_bucket $BUCKET;
+            qocr_secret_id $SECRET_ID;
+            qocr_secret_key $SECRET_KEY;
+$extra
+        }
+EOF
+}
+
+
+sub write_conf {
+    my ($self, $http) = @_;
+    my $dir = $self->{dir};
+    my $module = module_path();
+    my $load = $module ? "load_module $module;" : '';
+    my $user = $> == 0 ? 'user root;' : '';
+
+    $self->{port} //= free_port();
+    $http =~ s/%%PORT%%/$self->{port}/g;
+
+    open my $fh, '>', "$dir/conf/nginx.conf" or die $!;
+    print $fh <<"EOF";
+$load
+$user
+daemon off;
+master_process on;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log debug;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log $dir/logs/access.log;
+    client_body_temp_path $dir/client_body_temp;
+    proxy_temp_path $dir/proxy_temp;
+    fastcgi_temp_path $dir/fastcgi_temp;
+    uwsgi_temp_path $dir/uwsgi_temp;
+    scgi_temp_path $dir/scgi_temp;
+
+$http
+}
+EOF
+    close $fh;
+}
+
+
+# a server block on the test's port holding the given locations
+
+sub server {
+    my ($self, $locations, $server_extra) = @_;
+    $server_extra //= '';
+
+    return <<"EOF";
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        server_name localhost;
+$server_extra
+$locations
+    }
+EOF
+}
+
+
+# nginx -t on a config; returns (ok, output)
+
+sub nginx_test {
+    my ($self, $http) = @_;
+
+    $self->write_conf($http);
+
+    my $dir = $self->{dir};
+    my $bin = nginx_bin();
+    my $out = `$bin -t -p $dir -c $dir/conf/nginx.conf -e $dir/logs/error.log 2>&1`;
+
+    return ($? == 0, $out);
+}
+
+
+sub start {
+    my ($self, $http) = @_;
+
+    $self->write_conf($http);
+
+    my $dir = $self->{dir};
+    my $pid = fork // die "fork: $!";
+
+    if ($pid == 0) {
+        open STDERR, '>>', "$dir/logs/stderr.log";
+        exec nginx_bin(), '-p', $dir, '-c', "$dir/conf/nginx.conf",
+             '-e', "$dir/logs/error.log";
+        die "exec: $!";
+    }
+
+    $self->{nginx_pid} = $pid;
+    push @{ $self->{pids} }, $pid;
+
+    unless (wait_port($self->{port}, $pid)) {
+        diag($self->error_log);
+        die "nginx did not start";
+    }
+
+    return $self->{port};
+}
+
+
+sub port { $_[0]{port} }
+
+
+sub error_log {
+    my ($self) = @_;
+    local $/;
+    open my $fh, '<', "$self->{dir}/logs/error.log" or return '';
+    my $log = <$fh>;
+    return $log;
+}
+
+
+sub access_log {
+    my ($self) = @_;
+    local $/;
+    open my $fh, '<', "$self->{dir}/logs/access.log" or return '';
+    return scalar <$fh>;
+}
+
+
+# requests recorded by the fake service, in order, raw
+
+sub records {
+    my ($self) = @_;
+    my $d = "$self->{dir}/record";
+    my @files = sort glob("$d/c*.req");
+
+    return map {
+        local $/;
+        open my $fh, '<', $_ or die $!;
+        binmode $fh;
+        scalar <$fh>;
+    } @files;
+}
+
+
+sub accepts {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/record/accepts" or return 0;
+    my @l = <$fh>;
+    return scalar @l;
+}
+
+
+sub clear_records {
+    my ($self) = @_;
+    unlink glob("$self->{dir}/record/c*.req");
+    unlink "$self->{dir}/record/accepts";
+}
+
+
+# sends raw bytes, returns the parsed response
+
+sub raw {
+    my ($self, $data, %o) = @_;
+
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:" . $self->port,
+                                  Timeout => 5)
+        or die "connect: $!";
+    binmode $s;
+
+    if (ref $data eq 'ARRAY') {
+        for my $piece (@$data) {
+            syswrite($s, $piece);
+            sleep($o{pause} // 0.05);
+        }
+
+    } else {
+        my $off = 0;
+
+        while ($off < length $data) {
+            my $n = syswrite($s, $data, 65536, $off);
+            last unless defined $n;
+            $off += $n;
+        }
+    }
+
+    my $resp = '';
+    my $sel = IO::Select->new($s);
+    my $deadline = time + ($o{timeout} // 30);
+
+    while (time < $deadline) {
+        last unless $sel->can_read($deadline - time);
+        my $n = sysread($s, $resp, 65536, length $resp);
+        last unless $n;
+    }
+
+    close $s;
+
+    return parse_response($resp);
+}
+
+
+sub parse_response {
+    my ($resp) = @_;
+    my %r = (raw => $resp);
+
+    my $i = index($resp, "\r\n\r\n");
+    return \%r if $i < 0;
+
+    my ($line, @h) = split /\r\n/, substr($resp, 0, $i);
+    ($r{status}) = $line =~ m{^HTTP/\d\.\d (\d+)};
+
+    for (@h) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/;
+        $r{headers}{lc $k} = $v;
+    }
+
+    my $body = substr($resp, $i + 4);
+
+    if (($r{headers}{'transfer-encoding'} // '') =~ /chunked/) {
+        my $out = '';
+        while ($body =~ s/^([0-9a-f]+)\r\n//i) {
+            my $n = hex $1;
+            last if $n == 0;
+            $out .= substr($body, 0, $n, '');
+            $body =~ s/^\r\n//;
+        }
+        $body = $out;
+    }
+
+    $r{body} = $body;
+    $r{json} = eval { $JSON->decode($body) };
+
+    return \%r;
+}
+
+
+# a request to the test's nginx
+
+sub request {
+    my ($self, %o) = @_;
+
+    my $method = $o{method} // 'POST';
+    my $path = $o{path} // '/ocr/namecard';
+    my $body = $o{body} // '';
+    my $headers = $o{headers} // {};
+    my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\n"
+              . "Connection: close\r\n";
+
+    $req .= "Content-Type: $o{type}\r\n" if defined $o{type};
+
+    for my $k (sort keys %$headers) {
+        $req .= "$k: $headers->{$k}\r\n";
+    }
+
+    if ($o{chunked}) {
+        $req .= "Transfer-Encoding: chunked\r\n\r\n";
+        my $rest = $body;
+
+        while (length $rest) {
+            my $piece = substr($rest, 0, 3000, '');
+            $req .= sprintf("%x\r\n%s\r\n", length $piece, $piece);
+        }
+
+        $req .= "0\r\n\r\n";
+
+    } else {
+        $req .= "Content-Length: " . length($body) . "\r\n\r\n" . $body
+            if $method eq 'POST' || length $body;
+        $req .= "\r\n" unless $method eq 'POST' || length $body;
+    }
+
+    return $self->raw($req, %o);
+}
+
+
+# posts images as multipart/form-data: ([filename, content], ...)
+
+sub post_images {
+    my ($self, @images) = @_;
+    my ($type, $body) = multipart(map { ['file', @$_] } @images);
+    return $self->request(type => $type, body => $body);
+}
+
+
+sub stop {
+    my ($self) = @_;
+
+    if (my $pid = delete $self->{nginx_pid}) {
+        kill 'QUIT', $pid;
+
+        for (1 .. 100) {
+            last if waitpid($pid, WNOHANG) == $pid;
+            sleep 0.05;
+        }
+
+        kill 'KILL', $pid if kill 0, $pid;
+    }
+
+    for my $pid (@{ $self->{pids} }) {
+        kill 'TERM', $pid;
+        waitpid($pid, 0);
+    }
+
+    $self->{pids} = [];
+}
+
+
+# the end of a test file: no worker crashed, nothing alarming was logged
+
+sub done {
+    my ($self) = @_;
+
+    $self->stop;
+
+    my $log = $self->error_log;
+    my @bad = grep { /\[(alert|emerg|crit)\]|exited on signal/ }
+              split /\n/, $log;
+
+    ok(!@bad, 'no crash, alert or critical error in the error log')
+        or diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
+
+    done_testing();
+}
+
+
+sub DESTROY {
+    my ($self) = @_;
+    local $?;
+    $self->stop;
+}
+
+
+# test images: real magic bytes, then a marker the fake service reads
+
+sub jpeg {
+    my (%m) = @_;
+    my $size = delete $m{_size};
+    my $marker = join ';', map { "$_=$m{$_}" } sort keys %m;
+
+    utf8::encode($marker) if utf8::is_utf8($marker);
+
+    my $img = "\xff\xd8\xff\xe0\x00\x10JFIF\x00"
+              . (%m ? "QOCR{$marker}" : '');
+
+    $img .= "\x00" x ($size - length $img) if $size && $size > length $img;
+
+    return $img;
+}
+
+
+sub png {
+    return "\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR" . ("\x00" x 64);
+}
+
+
+# a multipart/form-data body: ([kind, ...], ...) where kind is
+#   ['file', filename, content, optional part Content-Type]
+#   ['field', name, value]
+
+sub multipart {
+    my (@parts) = @_;
+    my $b = '------------------------qocrtest' . int(rand(1e9));
+    my $body = '';
+
+    for my $p (@parts) {
+        my ($kind, @a) = @$p;
+
+        if ($kind eq 'file') {
+            my ($fn, $data, $ct) = @a;
+            $body .= "--$b\r\nContent-Disposition: form-data; name=\"file\";"
+                     . " filename=\"$fn\"\r\n";
+            $body .= "Content-Type: $ct\r\n" if defined $ct;
+            $body .= "\r\n$data\r\n";
+
+        } else {
+            my ($name, $value) = @a;
+            $body .= "--$b\r\nContent-Disposition: form-data; "
+                     . "name=\"$name\"\r\n\r\n$value\r\n";
+        }
+    }
+
+    $body .= "--$b--\r\n";
+
+    return ("multipart/form-data; boundary=$b", $body);
+}
+
+
+# parses a request the fake service recorded
+
+sub parse_recorded {
+    my ($raw) = @_;
+    my $i = index($raw, "\r\n\r\n");
+    my ($line, @h) = split /\r\n/, substr($raw, 0, $i);
+    my (%h, @order);
+
+    for (@h) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/;
+        $h{lc $k} = $v;
+        push @order, $k;
+    }
+
+    return { line => $line, headers => \%h, order => \@order,
+             body => substr($raw, $i + 4) };
+}
+
+
+# Authorization: Base64(HMAC-SHA1(key, plain) || plain) -> (ok, %fields)
+
+sub check_signature {
+    my ($auth, $key) = @_;
+    my $raw = decode_base64($auth);
+    my ($mac, $plain) = (substr($raw, 0, 20), substr($raw, 20));
+    my %f = map { split /=/, $_, 2 } split /&/, $plain;
+    return (hmac_sha1($plain, $key) eq $mac, $plain, %f);
+}
+
+
+1;

@@ -1,0 +1,431 @@
+#!/usr/bin/perl
+#
+# The fake OCR service of the tests: Tencent's legacy OCR endpoints
+# (/ocr/namecard, /ocr/bankcard) emulated strictly, after the seed
+# documents.
+#
+#   fake-ocr.pl --port N --record DIR --secret ID:KEY [--secret ...]
+#
+# It checks what the real service checks: the signature, recomputed here
+# with our own code (missing: code 4, wrong: 5, expired: 9, unknown
+# SecretId: 11), the multipart body parsed strictly (malformed: 3, bad
+# fields: 21, AppID or bucket not those signed: 6), the limits (no image:
+# 18, more than 20: 19, an image over 1 MB: 20).
+#
+# Results are chosen by the image's content: an image may carry a marker
+#   QOCR{name=Alice;phone=123;uin=42;name_conf=-1;code=-1404;rcode=5;
+#        delay=1.5;fault=truncate}
+# Faults: http500 (HTML), http500json (JSON with status 500), nonjson,
+# truncate, reset, chunked, close (body ended by closing), huge (2 MB
+# JSON), badstatus.
+#
+# Every request is recorded, raw, as DIR/cNNNN-rNNN.req; every accepted
+# connection adds a line to DIR/accepts.
+
+use strict;
+use warnings;
+
+use Digest::SHA qw(hmac_sha1);
+use Getopt::Long;
+use IO::Socket::INET;
+use JSON::PP;
+use MIME::Base64;
+use POSIX qw(:sys_wait_h);
+use Socket qw(SOL_SOCKET SO_LINGER);
+use Time::HiRes qw(sleep);
+
+my ($port, $record, @secrets);
+
+GetOptions('port=i' => \$port, 'record=s' => \$record,
+           'secret=s' => \@secrets) or die "usage\n";
+
+my %keys = map { split /:/, $_, 2 } @secrets;
+
+my $json = JSON::PP->new->utf8->canonical;
+
+my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                   LocalPort => $port, Listen => 1024,
+                                   ReuseAddr => 1, Proto => 'tcp')
+    or die "fake-ocr: cannot listen on $port: $!\n";
+
+$SIG{CHLD} = sub { 1 while waitpid(-1, WNOHANG) > 0 };
+$SIG{TERM} = sub { exit 0 };
+
+my $conn = 0;
+
+while (1) {
+    my $c = $listen->accept or next;
+    $conn++;
+
+    if (open my $fh, '>>', "$record/accepts") {
+        print $fh "$conn\n";
+        close $fh;
+    }
+
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+
+    if ($pid == 0) {
+        $listen->close;
+        serve($c, $conn);
+        exit 0;
+    }
+
+    $c->close;
+}
+
+
+sub serve {
+    my ($c, $n) = @_;
+    my $req = 0;
+    my $buf = '';
+
+    binmode $c;
+
+    while (1) {
+        my $r = read_request($c, \$buf) or return;
+        $req++;
+
+        if (open my $fh, '>', sprintf("%s/c%04d-r%03d.req", $record, $n,
+                                      $req))
+        {
+            binmode $fh;
+            print $fh $r->{raw};
+            close $fh;
+        }
+
+        my $keep = handle($c, $r);
+        return unless $keep;
+    }
+}
+
+
+sub read_request {
+    my ($c, $buf) = @_;
+
+    while ($$buf !~ /\r\n\r\n/) {
+        my $n = sysread($c, $$buf, 65536, length $$buf);
+        return undef unless $n;
+    }
+
+    my $end = index($$buf, "\r\n\r\n") + 4;
+    my $head = substr($$buf, 0, $end);
+    my ($line, @lines) = split /\r\n/, substr($head, 0, -4);
+    my %h;
+
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or return bad_request($c);
+        push @{ $h{lc $k} }, $v;
+    }
+
+    my $body = '';
+    my $raw_end = $end;
+
+    if (defined $h{'content-length'}) {
+        my $len = $h{'content-length'}[0];
+
+        while (length($$buf) < $end + $len) {
+            my $n = sysread($c, $$buf, 65536, length $$buf);
+            return undef unless $n;
+        }
+
+        $body = substr($$buf, $end, $len);
+        $raw_end = $end + $len;
+
+    } elsif (($h{'transfer-encoding'}[0] // '') =~ /chunked/i) {
+        # not sent by the module; accepted to report it
+        return undef;
+    }
+
+    my $raw = substr($$buf, 0, $raw_end);
+    substr($$buf, 0, $raw_end) = '';
+
+    return { line => $line, headers => \%h, body => $body, raw => $raw };
+}
+
+
+sub bad_request {
+    my ($c) = @_;
+    print $c "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+             . "Connection: close\r\n\r\n";
+    return undef;
+}
+
+
+sub reply {
+    my ($c, $status, $data, %o) = @_;
+    my $body = ref $data ? $json->encode($data) : $data;
+    my $fault = $o{fault} // '';
+    my $close = $o{close};
+    my $head = "HTTP/1.1 $status\r\nContent-Type: application/json\r\n";
+
+    sleep($o{delay}) if $o{delay};
+
+    if ($fault eq 'reset') {
+        setsockopt($c, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+        close $c;
+        return 0;
+    }
+
+    if ($fault eq 'chunked') {
+        my $out = $head . "Transfer-Encoding: chunked\r\n\r\n";
+        my $rest = $body;
+
+        while (length $rest) {
+            my $piece = substr($rest, 0, 7, '');
+            $out .= sprintf("%x\r\n%s\r\n", length $piece, $piece);
+        }
+
+        print $c $out . "0\r\n\r\n";
+        return 1;
+    }
+
+    if ($fault eq 'close') {
+        print $c $head . "Connection: close\r\n\r\n" . $body;
+        close $c;
+        return 0;
+    }
+
+    if ($fault eq 'truncate') {
+        print $c $head . "Content-Length: " . (length($body) + 100)
+                 . "\r\n\r\n" . $body;
+        close $c;
+        return 0;
+    }
+
+    if ($fault eq 'badstatus') {
+        print $c "HTTP/1.1 xyz OK\r\n\r\n";
+        close $c;
+        return 0;
+    }
+
+    $head .= "Retry-After: 7\r\n" if $o{retry_after};
+    $head .= "Connection: close\r\n" if $close;
+
+    print $c $head . "Content-Length: " . length($body) . "\r\n\r\n"
+             . $body;
+
+    return !$close;
+}
+
+
+sub code_reply {
+    my ($c, $code, $msg) = @_;
+    return reply($c, '200 OK', { code => $code, message => $msg });
+}
+
+
+sub handle {
+    my ($c, $r) = @_;
+    my $h = $r->{headers};
+
+    my ($method, $path, $proto) = split / /, $r->{line};
+
+    if (($method // '') ne 'POST' || ($proto // '') ne 'HTTP/1.1'
+        || ($path // '') !~ m{^/ocr/(namecard|bankcard)$})
+    {
+        return reply($c, '404 Not Found', "<html>no such API</html>");
+    }
+
+    my $kind = $1;
+
+    # the signature
+
+    my $auth = $h->{authorization} ? $h->{authorization}[0] : undef;
+    return code_reply($c, 4, 'signature is empty') unless defined $auth;
+
+    my $raw = decode_base64($auth);
+    return code_reply($c, 5, 'signature error') if length($raw) < 21;
+
+    my ($mac, $plain) = (substr($raw, 0, 20), substr($raw, 20));
+    my %s = map { split /=/, $_, 2 } split /&/, $plain;
+
+    for my $k (qw(a b k e t r u f)) {
+        return code_reply($c, 5, 'signature error') unless defined $s{$k};
+    }
+
+    my $key = $keys{$s{k}};
+    return code_reply($c, 11, 'secretid not exist') unless defined $key;
+    return code_reply($c, 5, 'signature error')
+        unless hmac_sha1($plain, $key) eq $mac;
+    return code_reply($c, 9, 'signature expired') if $s{e} < time;
+
+    # the body
+
+    my $ct = $h->{'content-type'} ? $h->{'content-type'}[0] : '';
+    my (%fields, @images);
+
+    if ($ct =~ m{^multipart/form-data;\s*boundary=([^;\s]+)$}) {
+        my $parts = parse_multipart($r->{body}, $1);
+        return code_reply($c, 3, 'bad request') unless $parts;
+
+        for my $p (@$parts) {
+            if (defined $p->{filename}) {
+                return code_reply($c, 21, 'invalid parameter')
+                    unless $p->{name} =~ /^image/;
+                push @images, $p;
+
+            } else {
+                $fields{$p->{name}} = $p->{data};
+            }
+        }
+
+    } else {
+        return code_reply($c, 3, 'bad request');
+    }
+
+    for my $f ($kind eq 'namecard' ? qw(appid bucket ret_image)
+                                   : qw(appid bucket))
+    {
+        return code_reply($c, 21, 'invalid parameter')
+            unless defined $fields{$f};
+    }
+
+    return code_reply($c, 6, 'appid/bucket/url not match')
+        if $fields{appid} ne $s{a} || $fields{bucket} ne $s{b};
+
+    my $ret = $fields{ret_image} // '0';
+    return code_reply($c, 21, 'invalid parameter') unless $ret =~ /^[01]$/;
+
+    return code_reply($c, 18, 'no image or url') unless @images;
+    return code_reply($c, 19, 'too many images') if @images > 20;
+
+    for (@images) {
+        return code_reply($c, 20, 'image too large')
+            if length($_->{data}) > 1024 * 1024;
+    }
+
+    # what the images ask for
+
+    my (%o, $rcode);
+
+    for (@images) {
+        my $m = markers($_->{data});
+        $o{delay} = $m->{delay} if $m->{delay};
+        $o{fault} = $m->{fault} if $m->{fault};
+        $rcode = $m->{rcode} if defined $m->{rcode};
+    }
+
+    if (defined $rcode) {
+        return reply($c, $rcode == 15 ? '200 OK' : '200 OK',
+                     { code => $rcode + 0, message => "code $rcode" }, %o,
+                     retry_after => $rcode == 15);
+    }
+
+    # results, sorted by part name as strings, as the service does
+
+    my @results;
+
+    for my $img (sort { $a->{name} cmp $b->{name} } @images) {
+        push @results, namecard_result($img, $ret);
+    }
+
+    my $data = { result_list => \@results };
+    my $status = '200 OK';
+    my $fault = $o{fault} // '';
+
+    if ($fault eq 'http500') {
+        $data = "<html><body>500 Internal Server Error</body></html>";
+        $status = '500 Internal Server Error';
+
+    } elsif ($fault eq 'http500json') {
+        $data = { code => 202, message => 'internal link failed' };
+        $status = '500 Internal Server Error';
+
+    } elsif ($fault eq 'nonjson') {
+        $data = "<html><body>Service Unavailable</body></html>";
+
+    } elsif ($fault eq 'huge') {
+        $results[0]{data}{name} = 'x' x (2 * 1024 * 1024);
+    }
+
+    return reply($c, $status, $data, %o);
+}
+
+
+sub namecard_result {
+    my ($img, $ret) = @_;
+    my $m = markers($img->{data});
+
+    my $r = { filename => $img->{filename} };
+
+    if (length($img->{data}) == 0) {
+        return { %$r, code => -1300, message => 'image empty' };
+    }
+
+    if (defined $m->{code}) {
+        return { %$r, code => $m->{code} + 0,
+                 message => "code $m->{code}" };
+    }
+
+    my $d = {
+        name => $m->{name} // "\x{5f20}\x{4e09}",
+        phone => $m->{phone} // '13800138000',
+        uin => $m->{uin} // '',
+        name_confidence => ($m->{name_conf} // 0.9) + 0,
+        phone_confidence => ($m->{phone_conf} // 0.87) + 0,
+        uin_confidence => (defined $m->{uin} ? 0.8 : -1) + 0,
+    };
+
+    $d->{uin_confidence} = $m->{uin_conf} + 0 if defined $m->{uin_conf};
+    $d->{image} = encode_base64($img->{data}, '') if $ret;
+
+    return { %$r, code => 0, message => 'success', data => $d };
+}
+
+
+sub markers {
+    my ($data) = @_;
+    my %m;
+
+    if ($data =~ /QOCR\{([^}]*)\}/) {
+        for (split /;/, $1) {
+            my ($k, $v) = split /=/, $_, 2;
+            utf8::decode($v) if defined $v;
+            $m{$k} = $v;
+        }
+    }
+
+    return \%m;
+}
+
+
+# strict RFC 7578: CRLF everywhere, the final delimiter present, every part
+# with a Content-Disposition of form-data and a name
+
+sub parse_multipart {
+    my ($body, $b) = @_;
+    my $d = "--$b";
+
+    return undef unless substr($body, 0, length($d) + 2) eq "$d\r\n";
+
+    my $close = "\r\n$d--\r\n";
+    return undef unless substr($body, -length $close) eq $close;
+
+    my $inner = substr($body, length($d) + 2, -length $close);
+    my @parts;
+
+    for my $p (split /\r\n\Q$d\E\r\n/, $inner, -1) {
+        my $i = index($p, "\r\n\r\n");
+        return undef if $i < 0;
+
+        my ($head, $data) = (substr($p, 0, $i), substr($p, $i + 4));
+        my ($name, $filename);
+
+        for my $l (split /\r\n/, $head) {
+            my ($k, $v) = $l =~ /^([^:]+):\s*(.*)$/ or return undef;
+
+            if (lc $k eq 'content-disposition') {
+                return undef unless $v =~ /^form-data(;|$)/;
+                ($name) = $v =~ /;\s*name="([^"]*)"/;
+                ($filename) = $v =~ /;\s*filename="([^"]*)"/;
+            }
+        }
+
+        return undef unless defined $name;
+
+        push @parts, { name => $name, filename => $filename, data => $data };
+    }
+
+    return \@parts;
+}
