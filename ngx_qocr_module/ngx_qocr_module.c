@@ -19,6 +19,8 @@ static char *ngx_qocr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_qocr_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_qocr_set_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_qocr_check_chars(ngx_conf_t *cf, void *post, void *data);
 
 
@@ -58,14 +60,14 @@ static ngx_command_t  ngx_qocr_commands[] = {
 
     { ngx_string("qocr_secret_id"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_qocr_set_secret,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_qocr_loc_conf_t, secret_id),
       &ngx_qocr_check_chars_p },
 
     { ngx_string("qocr_secret_key"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_qocr_set_secret,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_qocr_loc_conf_t, secret_key),
       &ngx_qocr_check_chars_p },
@@ -560,6 +562,19 @@ ngx_qocr_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_qocr_set_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_qocr_loc_conf_t *qlcf = conf;
+
+    if (qlcf->credentials.data) {
+        return "cannot be used with \"qocr_credentials\" at the same level";
+    }
+
+    return ngx_conf_set_str_slot(cf, cmd, conf);
 }
 
 

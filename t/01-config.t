@@ -1,0 +1,138 @@
+# nginx -t: a qocr location missing what it needs, or with bad values,
+# fails with a message naming the directive; secrets are never echoed.
+
+use strict;
+use warnings;
+
+use lib 't/lib';
+use Test::More;
+use QocrTest;
+
+my $t = QocrTest->new;
+my $fake = 'http://127.0.0.1:' . QocrTest::free_port();
+
+sub conf {
+    my (%o) = @_;
+    my %d = (
+        qocr => 'namecard',
+        qocr_pass => $fake,
+        qocr_appid => $QocrTest::APPID,
+        qocr_bucket => $QocrTest::BUCKET,
+        qocr_secret_id => $QocrTest::SECRET_ID,
+        qocr_secret_key => $QocrTest::SECRET_KEY,
+        %o,
+    );
+    my $lines = join '', map { defined $d{$_} ? "            $_ $d{$_};\n" : '' }
+                sort keys %d;
+    return $t->server("        location /ocr {\n$lines        }\n");
+}
+
+sub fails_with {
+    my ($conf, $re, $name) = @_;
+    my ($ok, $out) = $t->nginx_test($conf);
+    ok(!$ok, "$name: nginx -t fails");
+    like($out, $re, "$name: the message says why");
+    unlike($out, qr/\Q$QocrTest::SECRET_KEY\E/, "$name: no secret echoed");
+    return $out;
+}
+
+my ($ok, $out) = $t->nginx_test(conf());
+ok($ok, 'a complete location passes nginx -t') or diag($out);
+
+fails_with(conf(qocr_pass => undef), qr/"qocr_pass" is missing/,
+           'no qocr_pass');
+fails_with(conf(qocr_appid => undef), qr/"qocr_appid" is missing/,
+           'no AppID');
+fails_with(conf(qocr_bucket => undef), qr/"qocr_bucket" is missing/,
+           'no bucket');
+fails_with(conf(qocr_secret_id => undef, qocr_secret_key => undef),
+           qr/credentials are missing/, 'no credentials');
+fails_with(conf(qocr_secret_key => undef), qr/credentials are missing/,
+           'a SecretId without its key');
+
+fails_with(conf(qocr => 'passport'), qr/invalid value "passport" in "qocr"/,
+           'unknown kind');
+fails_with(conf(qocr_pass => 'https://127.0.0.1:1'),
+           qr/does not support https:\/\/ yet/, 'https for now');
+fails_with(conf(qocr_pass => 'ftp://127.0.0.1:1'),
+           qr/invalid URL "ftp:\/\/127.0.0.1:1" in "qocr_pass"/, 'ftp URL');
+fails_with(conf(qocr_max_images => 0), qr/"qocr_max_images" must be 1 to 20/,
+           'zero images');
+fails_with(conf(qocr_max_images => 21), qr/"qocr_max_images" must be 1 to 20/,
+           'more images than the service takes');
+fails_with(conf(qocr_max_images => 'many'), qr/invalid number/,
+           'a word for a number');
+fails_with(conf(qocr_sign_ttl => '0s'), qr/"qocr_sign_ttl" must be positive/,
+           'zero signature lifetime');
+fails_with(conf(qocr_max_image_size => 'huge'), qr/invalid value/,
+           'a bad size');
+fails_with(conf(qocr_read_timeout => 'soon'), qr/invalid value/,
+           'a bad time');
+fails_with(conf(qocr_max_response_size => '100'),
+           qr/"qocr_max_response_size" must be at least 1k/,
+           'a tiny response limit');
+fails_with(conf(qocr_appid => '"12&b=x"'), qr/invalid character at position 3/,
+           'an AppID that would break the signature text');
+fails_with(conf(qocr_secret_key => '"abc def"'),
+           qr/invalid character at position 4/, 'a key with a space');
+
+# qocr is for locations only
+($ok, $out) = $t->nginx_test($t->server('', '        qocr namecard;'));
+ok(!$ok, 'qocr at server level fails');
+like($out, qr/"qocr" directive is not allowed here/, '... and says so');
+
+# settings inherited from http and server levels
+($ok, $out) = $t->nginx_test(<<"EOF");
+    qocr_pass $fake;
+    qocr_appid $QocrTest::APPID;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        qocr_bucket $QocrTest::BUCKET;
+        qocr_secret_id $QocrTest::SECRET_ID;
+        qocr_secret_key $QocrTest::SECRET_KEY;
+        location /a { qocr namecard; }
+        location /b { qocr namecard; qocr_max_images 3; }
+    }
+EOF
+ok($ok, 'directives are inherited from http and server') or diag($out);
+
+# the credentials file
+my $dir = $t->dir;
+
+sub cred_file {
+    my ($name, $text) = @_;
+    open my $fh, '>', "$dir/$name" or die $!;
+    print $fh $text;
+    close $fh;
+    chmod 0600, "$dir/$name";
+    return "$dir/$name";
+}
+
+my $good = cred_file('good.secret', "# test credentials\nsecret_id = "
+                     . "$QocrTest::SECRET_ID\n\nsecret_key: "
+                     . "$QocrTest::SECRET_KEY\n");
+
+($ok, $out) = $t->nginx_test(conf(qocr_secret_id => undef,
+                                  qocr_secret_key => undef,
+                                  qocr_credentials => $good));
+ok($ok, 'a credentials file') or diag($out);
+
+fails_with(conf(qocr_secret_id => undef, qocr_secret_key => undef,
+                qocr_credentials => "$dir/missing.secret"),
+           qr/open\(\) ".*missing.secret" failed/, 'a missing credentials file');
+
+fails_with(conf(qocr_secret_id => undef, qocr_secret_key => undef,
+                qocr_credentials => cred_file('half.secret',
+                                     "secret_id $QocrTest::SECRET_ID\n")),
+           qr/must hold both secret_id and secret_key/, 'a key missing');
+
+fails_with(conf(qocr_secret_id => undef, qocr_secret_key => undef,
+                qocr_credentials => cred_file('raw.secret',
+                                      "$QocrTest::SECRET_KEY\n")),
+           qr/unknown line 1 in credentials file/, 'a bare secret in the file');
+
+fails_with(conf(qocr_credentials => $good),
+           qr/cannot be used with "qocr_(secret_id|credentials)"/,
+           'a file and inline credentials at one level');
+
+$t->done;
