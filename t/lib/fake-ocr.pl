@@ -17,7 +17,7 @@
 #        delay=1.5;fault=truncate}
 # Faults: http500 (HTML), http500json (JSON with status 500), nonjson,
 # truncate, reset, chunked, close (body ended by closing), huge (2 MB
-# JSON), badstatus.
+# JSON), badstatus.  drop=1 leaves the image out of the results.
 #
 # Every request is recorded, raw, as DIR/cNNNN-rNNN.req; every accepted
 # connection adds a line to DIR/accepts.
@@ -317,6 +317,7 @@ sub handle {
     my @results;
 
     for my $img (sort { $a->{name} cmp $b->{name} } @images) {
+        next if markers($img->{data})->{drop};
         push @results, namecard_result($img, $ret);
     }
 
