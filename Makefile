@@ -17,6 +17,7 @@ BUILD       := $(TOP)/build
 NGX_SRC     := /usr/share/nginx/src
 MODULE      := $(BUILD)/dyn/ngx_http_qocr_module.so
 STATIC_NGX  := $(BUILD)/static/nginx
+UNIT        := $(BUILD)/unit/sign-kat
 SOURCES     := config $(wildcard ngx_qocr_module/*.c ngx_qocr_module/*.h)
 
 # Debian's compiler and linker flags for nginx, as "nginx -V" shows them
@@ -24,7 +25,7 @@ DEB_CC_OPT  := -g -O2 -fstack-protector-strong -Wformat \
                -Werror=format-security -fPIC -Wdate-time -D_FORTIFY_SOURCE=2
 DEB_LD_OPT  := -Wl,-z,relro -Wl,-z,now -fPIC
 
-BUILD_PKGS  := nginx nginx-dev libssl-dev libcjson-dev libpcre2-dev \
+BUILD_PKGS  := nginx nginx-dev libssl-dev libcjson-dev libpcre2-dev dpkg-dev \
                zlib1g-dev
 TEST_PKGS   := curl perl
 
@@ -41,7 +42,7 @@ APT_INSTALL = missing=; for p in $(1); do \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test static test-static run clean
+.PHONY: all deps test static test-static unit run clean
 
 all: $(MODULE)
 
@@ -59,7 +60,7 @@ $(MODULE): $(SOURCES) | deps
 	$(MAKE) -C $(NGX_SRC) -f $(BUILD)/dyn/Makefile modules
 	@ls -l $(MODULE)
 
-test: $(MODULE)
+test: $(MODULE) $(UNIT)
 	prove -r t/
 
 # nginx from Debian's own source package, the module compiled in
@@ -80,7 +81,29 @@ $(STATIC_NGX): $(SOURCES) $(BUILD)/static/src/configure
 
 static: $(STATIC_NGX)
 
-test-static: $(STATIC_NGX)
+# unit programs: the module's plain functions linked with the objects of the
+# static build, nginx's own main() renamed out of the way
+
+NGX_INCS    := -I src/core -I src/event -I src/event/modules -I src/os/unix \
+               -I src/http -I src/http/modules -I src/http/v2 \
+               -I $(BUILD)/static/objs -I $(TOP)/ngx_qocr_module
+NGX_LIBS    := -lcrypt -lcjson -lcrypto -lpcre2-8 -lssl -lz
+
+$(BUILD)/unit/objs.a: $(STATIC_NGX)
+	@mkdir -p $(BUILD)/unit
+	objcopy --redefine-sym main=ngx_nginx_main \
+	    $(BUILD)/static/objs/src/core/nginx.o $(BUILD)/unit/nginx-nomain.o
+	rm -f $@
+	ar rcs $@ $$(find $(BUILD)/static/objs -name '*.o' \
+	    ! -path '*/src/core/nginx.o') $(BUILD)/unit/nginx-nomain.o
+
+$(BUILD)/unit/%: t/unit/%.c $(BUILD)/unit/objs.a
+	cd $(BUILD)/static/src && $(CC) $(DEB_CC_OPT) -Wall -Werror \
+	    $(NGX_INCS) -o $@ $(TOP)/$< $(BUILD)/unit/objs.a $(NGX_LIBS)
+
+unit: $(UNIT)
+
+test-static: $(STATIC_NGX) $(UNIT)
 	QOCR_NGINX=$(STATIC_NGX) QOCR_MODULE= prove -r t/
 
 run: $(MODULE)
