@@ -177,6 +177,9 @@ typedef struct {
 extern ngx_module_t  ngx_http_qocr_module;
 
 
+/* ngx_qocr_module.c */
+ngx_qocr_ctx_t *ngx_qocr_create_ctx(ngx_http_request_t *r, ngx_uint_t kind);
+
 /* ngx_qocr_body.c */
 ngx_int_t ngx_qocr_parse_body(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     ngx_qocr_loc_conf_t *qlcf);

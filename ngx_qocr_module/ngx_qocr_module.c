@@ -183,17 +183,10 @@ ngx_qocr_handler(ngx_http_request_t *r)
 
     qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_qocr_ctx_t));
+    ctx = ngx_qocr_create_ctx(r, qlcf->kind);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ctx->request = r;
-    ctx->kind = qlcf->kind;
-    ctx->upstream_code = NGX_QOCR_NO_CODE;
-    ctx->reply.content_length = -1;
-
-    ngx_http_set_ctx(r, ctx, ngx_http_qocr_module);
 
     if (!(r->method & NGX_HTTP_POST)) {
         rc = ngx_http_discard_request_body(r);
@@ -213,6 +206,27 @@ ngx_qocr_handler(ngx_http_request_t *r)
     }
 
     return NGX_DONE;
+}
+
+
+ngx_qocr_ctx_t *
+ngx_qocr_create_ctx(ngx_http_request_t *r, ngx_uint_t kind)
+{
+    ngx_qocr_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_qocr_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->request = r;
+    ctx->kind = kind;
+    ctx->upstream_code = NGX_QOCR_NO_CODE;
+    ctx->reply.content_length = -1;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_qocr_module);
+
+    return ctx;
 }
 
 

@@ -61,6 +61,7 @@ static ngx_qocr_err_t  ngx_qocr_errors[] = {
 };
 
 
+static ngx_qocr_ctx_t *ngx_qocr_early_ctx(ngx_http_request_t *r);
 static ngx_int_t ngx_qocr_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_qocr_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -285,6 +286,47 @@ failed:
 }
 
 
+/*
+ * nginx refuses a request body over client_max_body_size, or a malformed
+ * one, before the content handler has run: the reply of a qocr location is
+ * JSON all the same.  Other statuses without our context (an access module's
+ * 403, say) stay the operator's.
+ */
+
+static ngx_qocr_ctx_t *
+ngx_qocr_early_ctx(ngx_http_request_t *r)
+{
+    ngx_qocr_ctx_t       *ctx;
+    ngx_qocr_loc_conf_t  *qlcf;
+
+    if (r != r->main
+        || (r->headers_out.status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+            && r->headers_out.status != NGX_HTTP_BAD_REQUEST))
+    {
+        return NULL;
+    }
+
+    qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
+
+    if (qlcf == NULL || qlcf->kind == 0) {
+        return NULL;
+    }
+
+    ctx = ngx_qocr_create_ctx(r, qlcf->kind);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    if (r->headers_out.status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_IMAGE_TOO_LARGE,
+                           "the request body is larger than "
+                           "client_max_body_size", 0);
+    }
+
+    return ctx;
+}
+
+
 static ngx_int_t
 ngx_qocr_header_filter(ngx_http_request_t *r)
 {
@@ -292,7 +334,15 @@ ngx_qocr_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
 
-    if (ctx == NULL || ctx->sent) {
+    if (ctx == NULL) {
+        ctx = ngx_qocr_early_ctx(r);
+
+        if (ctx == NULL) {
+            return ngx_http_next_header_filter(r);
+        }
+    }
+
+    if (ctx->sent) {
         return ngx_http_next_header_filter(r);
     }
 

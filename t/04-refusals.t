@@ -10,7 +10,8 @@ use QocrTest;
 
 my $t = QocrTest->new;
 $t->start($t->server($t->qocr_location(
-    extra => '            qocr_max_image_size 64k;')));
+    extra => "            qocr_max_image_size 64k;\n"
+             . "            client_max_body_size 200k;")));
 
 sub refused {
     my ($r, $status, $code, $name, $message) = @_;
@@ -115,6 +116,16 @@ refused($t->request(method => 'HEAD'), 405, 'method_not_allowed', 'HEAD')
 
 $r = $t->request(method => 'HEAD');
 is($r->{status}, 405, 'HEAD: 405, no body');
+
+# nginx's own refusals of the body become the same JSON
+
+refused($t->request(type => 'image/jpeg', body => jpeg(_size => 300_000)),
+        413, 'image_too_large', 'a body over client_max_body_size');
+
+refused($t->raw("POST /ocr/namecard HTTP/1.1\r\nHost: x\r\n"
+                . "Content-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n"
+                . "\r\nzz\r\nabc\r\n0\r\n\r\n"),
+        400, 'bad_request', 'broken chunked encoding');
 
 # the connection stays usable after a refusal that keeps it alive
 
