@@ -161,6 +161,8 @@ typedef struct {
     ngx_array_t                *images;     /* ngx_qocr_image_t */
     off_t                       body_size;
 
+    ngx_str_t                   boundary;   /* of the upstream body */
+    ngx_str_t                   auth;       /* the signature sent */
     ngx_chain_t                *request_bufs;
 
     ngx_qocr_reply_t            reply;

@@ -364,8 +364,15 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->upstream.buffer_size,
                               (size_t) ngx_pagesize);
 
+    /*
+     * An OCR call is idempotent: the same image gives the same answer, so a
+     * request may go to the next server after it was sent (the first call
+     * may then be billed too).
+     */
+
     conf->upstream.next_upstream = NGX_CONF_BITMASK_SET
-                                   |NGX_HTTP_UPSTREAM_FT_ERROR;
+                                   |NGX_HTTP_UPSTREAM_FT_ERROR
+                                   |NGX_HTTP_UPSTREAM_FT_NON_IDEMPOTENT;
 
     if (conf->upstream.upstream == NULL) {
         conf->upstream.upstream = prev->upstream.upstream;

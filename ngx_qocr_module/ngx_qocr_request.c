@@ -50,11 +50,37 @@ ngx_qocr_field(u_char *p, ngx_str_t *boundary, char *name, ngx_str_t *value)
 ngx_int_t
 ngx_qocr_create_request(ngx_http_request_t *r)
 {
+    u_char               *p, rnd[16];
     ngx_qocr_ctx_t       *ctx;
     ngx_qocr_loc_conf_t  *qlcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
     qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
+
+    /* a random boundary: 128 bits make a collision with image bytes moot */
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "qocr: RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
+    ctx->boundary.len = NGX_QOCR_BOUNDARY_LEN;
+    ctx->boundary.data = ngx_pnalloc(r->pool, ctx->boundary.len);
+    if (ctx->boundary.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(ctx->boundary.data, "qocr", 4);
+    ngx_hex_dump(p, rnd, sizeof(rnd));
+
+    if (ngx_qocr_sign_request(r->pool, qlcf, ngx_time(), &ctx->auth)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "qocr: signing failed");
+        return NGX_ERROR;
+    }
 
     if (ngx_qocr_build_chain(r, ctx, qlcf, 0) != NGX_OK) {
         return NGX_ERROR;
@@ -110,7 +136,7 @@ static ngx_int_t
 ngx_qocr_build_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     ngx_qocr_loc_conf_t *qlcf, ngx_uint_t in_memory)
 {
-    u_char             *p, rnd[16];
+    u_char             *p;
     off_t               body_len;
     size_t              len;
     ngx_buf_t          *b;
@@ -119,28 +145,8 @@ ngx_qocr_build_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     ngx_chain_t        *cl, **ll;
     ngx_qocr_image_t   *img;
 
-    /* a random boundary: 128 bits make a collision with image bytes moot */
-
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "qocr: RAND_bytes() failed");
-        return NGX_ERROR;
-    }
-
-    boundary.len = NGX_QOCR_BOUNDARY_LEN;
-    boundary.data = ngx_pnalloc(r->pool, boundary.len);
-    if (boundary.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(boundary.data, "qocr", 4);
-    ngx_hex_dump(p, rnd, sizeof(rnd));
-
-    if (ngx_qocr_sign_request(r->pool, qlcf, ngx_time(), &auth) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "qocr: signing failed");
-        return NGX_ERROR;
-    }
+    boundary = ctx->boundary;
+    auth = ctx->auth;
 
     ngx_str_set(&ret, "0");
 

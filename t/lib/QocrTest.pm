@@ -90,25 +90,28 @@ sub wait_port {
 # the fake OCR service; returns its port
 
 sub fake {
-    my ($self) = @_;
+    my ($self, %o) = @_;
+    my $name = $o{name} // 'fake';
 
-    return $self->{fake_port} if $self->{fake_port};
+    return $self->{"${name}_port"} if $self->{"${name}_port"};
 
     my $port = free_port();
+    my $record = "$self->{dir}/record" . ($o{name} ? "-$o{name}" : '');
+
+    make_path($record);
     my $pid = fork // die "fork: $!";
 
     if ($pid == 0) {
         exec $^X, "$TOP/t/lib/fake-ocr.pl", '--port', $port,
-             '--record', "$self->{dir}/record",
-             '--secret', "$SECRET_ID:$SECRET_KEY";
+             '--record', $record, '--secret', "$SECRET_ID:$SECRET_KEY",
+             ($o{reset} ? '--reset' : ());
         die "exec: $!";
     }
 
     push @{ $self->{pids} }, $pid;
     wait_port($port, $pid) or die "the fake OCR service did not start";
 
-    $self->{fake_port} = $port;
-    $self->{fake_pid} = $pid;
+    $self->{"${name}_port"} = $port;
 
     return $port;
 }
@@ -279,8 +282,8 @@ sub access_log {
 # requests recorded by the fake service, in order, raw
 
 sub records {
-    my ($self) = @_;
-    my $d = "$self->{dir}/record";
+    my ($self, $name) = @_;
+    my $d = "$self->{dir}/record" . ($name ? "-$name" : '');
     my @files = sort glob("$d/c*.req");
 
     return map {

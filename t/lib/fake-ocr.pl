@@ -5,6 +5,10 @@
 # documents.
 #
 #   fake-ocr.pl --port N --record DIR --secret ID:KEY [--secret ...]
+#               [--reset]
+#
+# With --reset it reads every request, records it, and resets the
+# connection: a server that fails after the request was sent.
 #
 # It checks what the real service checks: the signature, recomputed here
 # with our own code (missing: code 4, wrong: 5, expired: 9, unknown
@@ -34,10 +38,11 @@ use POSIX qw(:sys_wait_h);
 use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(sleep);
 
-my ($port, $record, @secrets);
+my ($port, $record, @secrets, $reset_all);
 
 GetOptions('port=i' => \$port, 'record=s' => \$record,
-           'secret=s' => \@secrets) or die "usage\n";
+           'secret=s' => \@secrets, 'reset' => \$reset_all)
+    or die "usage\n";
 
 my %keys = map { split /:/, $_, 2 } @secrets;
 
@@ -93,6 +98,8 @@ sub serve {
             print $fh $r->{raw};
             close $fh;
         }
+
+        return reply($c, '', '', fault => 'reset') if $reset_all;
 
         my $keep = handle($c, $r);
         return unless $keep;
