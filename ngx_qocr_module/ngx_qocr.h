@@ -10,8 +10,9 @@
  *   ngx_qocr_multipart.c  the multipart/form-data parser (plain function)
  *   ngx_qocr_request.c    the request sent to the OCR service
  *   ngx_qocr_sign.c       the legacy multi-use signature
- *   ngx_qocr_upstream.c   the OCR service's HTTP reply (status line,
+ *   ngx_qocr_reply.c      the OCR service's HTTP reply (status line,
  *                         headers, Content-Length/chunked/close bodies)
+ *   ngx_qocr_upstream.c   the upstream callbacks that drive it
  *   ngx_qocr_response.c   the service's JSON turned into the contract's JSON
  *   ngx_qocr_output.c     the error table, JSON output and the filter that
  *                         makes every reply of a qocr location JSON
@@ -138,15 +139,18 @@ typedef struct {
 /* the upstream reply, as far as it has been read */
 
 typedef struct {
+    ngx_uint_t                  phase;
     ngx_http_status_t           status;
     ngx_http_chunked_t          chunked;
     off_t                       content_length;
+    off_t                       remaining;  /* of the body; -1: till close */
     ngx_str_t                   retry_after;
     unsigned                    is_chunked:1;
     unsigned                    connection_close:1;
     unsigned                    got_bytes:1;
     unsigned                    header_done:1;
     unsigned                    complete:1;
+    unsigned                    extra:1;    /* bytes after the body */
 
     u_char                     *data;
     size_t                      len;
@@ -210,14 +214,21 @@ ngx_int_t ngx_qocr_sign(ngx_str_t *secret_key, ngx_str_t *plain,
 ngx_int_t ngx_qocr_sign_request(ngx_pool_t *pool, ngx_qocr_loc_conf_t *qlcf,
     time_t now, ngx_str_t *out);
 
+/* ngx_qocr_reply.c */
+void ngx_qocr_reply_init(ngx_qocr_reply_t *reply);
+ngx_int_t ngx_qocr_reply_parse_header(ngx_http_request_t *r,
+    ngx_qocr_reply_t *reply, ngx_buf_t *b, size_t max, const char **error);
+ngx_int_t ngx_qocr_reply_parse_body(ngx_http_request_t *r,
+    ngx_qocr_reply_t *reply, ngx_buf_t *b, size_t max, const char **error);
+ngx_int_t ngx_qocr_reply_append(ngx_qocr_reply_t *reply, ngx_pool_t *pool,
+    u_char *p, size_t n, size_t max);
+
 /* ngx_qocr_upstream.c */
-ngx_int_t ngx_qocr_process_status_line(ngx_http_request_t *r);
+ngx_int_t ngx_qocr_process_header(ngx_http_request_t *r);
 ngx_int_t ngx_qocr_input_filter_init(void *data);
 ngx_int_t ngx_qocr_input_filter(void *data, ssize_t bytes);
 void ngx_qocr_abort_request(ngx_http_request_t *r);
 void ngx_qocr_finalize_request(ngx_http_request_t *r, ngx_int_t rc);
-ngx_int_t ngx_qocr_reply_append(ngx_qocr_reply_t *reply, ngx_pool_t *pool,
-    u_char *p, size_t n, size_t max);
 
 /* ngx_qocr_response.c */
 ngx_int_t ngx_qocr_normalize(ngx_pool_t *pool, ngx_log_t *log,

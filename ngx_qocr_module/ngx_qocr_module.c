@@ -222,7 +222,7 @@ ngx_qocr_create_ctx(ngx_http_request_t *r, ngx_uint_t kind)
     ctx->request = r;
     ctx->kind = kind;
     ctx->upstream_code = NGX_QOCR_NO_CODE;
-    ctx->reply.content_length = -1;
+    ngx_qocr_reply_init(&ctx->reply);
 
     ngx_http_set_ctx(r, ctx, ngx_http_qocr_module);
 
@@ -264,7 +264,7 @@ ngx_qocr_body_handler(ngx_http_request_t *r)
 
     u->create_request = ngx_qocr_create_request;
     u->reinit_request = ngx_qocr_reinit_request;
-    u->process_header = ngx_qocr_process_status_line;
+    u->process_header = ngx_qocr_process_header;
     u->abort_request = ngx_qocr_abort_request;
     u->finalize_request = ngx_qocr_finalize_request;
 

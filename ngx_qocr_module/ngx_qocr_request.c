@@ -113,14 +113,13 @@ ngx_qocr_reinit_request(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    ngx_memzero(&ctx->reply, sizeof(ngx_qocr_reply_t));
-    ctx->reply.content_length = -1;
+    ngx_qocr_reply_init(&ctx->reply);
     ctx->err = NGX_QOCR_OK;
     ctx->err_text = NULL;
     ctx->upstream_code = NGX_QOCR_NO_CODE;
 
     r->state = 0;
-    r->upstream->process_header = ngx_qocr_process_status_line;
+    r->upstream->process_header = ngx_qocr_process_header;
 
     if (ngx_qocr_build_chain(r, ctx, qlcf, 1) != NGX_OK) {
         return NGX_ERROR;

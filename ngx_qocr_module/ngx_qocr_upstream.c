@@ -1,194 +1,68 @@
 
 /*
- * ngx_qocr: the OCR service's HTTP/1.x reply.
+ * ngx_qocr: the upstream callbacks (ngx_http_upstream, as nginx's memcached
+ * and grpc modules use it).
  *
- * The status line and headers are parsed with nginx's own parsers, as the
- * proxy module does; the body (Content-Length, chunked or closed by the
- * server) is collected into one buffer of at most qocr_max_response_size
- * bytes by the input filter, and nothing of it goes to the client as is:
- * the filter in ngx_qocr_output.c answers with the normalized JSON once the
- * whole reply is known.
+ * process_header and the input filter feed the OCR service's reply to the
+ * parsers of ngx_qocr_reply.c; nothing of the reply goes to the client as
+ * is: the filter in ngx_qocr_output.c answers with the normalized JSON once
+ * the whole reply is known.
  */
 
 
 #include "ngx_qocr.h"
 
 
-static ngx_int_t ngx_qocr_process_header(ngx_http_request_t *r);
-static ngx_int_t ngx_qocr_reply_too_large(ngx_http_request_t *r,
+static void ngx_qocr_invalid_reply(ngx_http_request_t *r,
+    ngx_qocr_ctx_t *ctx, const char *what);
+static void ngx_qocr_reply_too_large(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx);
 
 
-static ngx_int_t
-ngx_qocr_invalid_reply(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
-    const char *what)
-{
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "qocr: the OCR service sent %s", what);
-
-    ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
-                       "the OCR service sent an invalid reply", 0);
-
-    return NGX_HTTP_UPSTREAM_INVALID_HEADER;
-}
-
-
 ngx_int_t
-ngx_qocr_process_status_line(ngx_http_request_t *r)
+ngx_qocr_process_header(ngx_http_request_t *r)
 {
     ngx_int_t             rc;
-    ngx_http_upstream_t  *u;
+    const char           *error;
     ngx_qocr_ctx_t       *ctx;
+    ngx_http_upstream_t  *u;
+    ngx_qocr_loc_conf_t  *qlcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
     if (ctx == NULL) {
         return NGX_ERROR;
     }
 
+    qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
     u = r->upstream;
 
-    ctx->reply.got_bytes = 1;
+    rc = ngx_qocr_reply_parse_header(r, &ctx->reply, &u->buffer,
+                                     qlcf->max_response_size, &error);
 
-    rc = ngx_http_parse_status_line(r, &u->buffer, &ctx->reply.status);
-
-    if (rc == NGX_AGAIN) {
-        return rc;
-    }
-
-    if (rc == NGX_ERROR || ctx->reply.status.code < 200) {
-        return ngx_qocr_invalid_reply(r, ctx, "no valid HTTP/1.x status line");
-    }
-
-    if (u->state && u->state->status == 0) {
+    if (ctx->reply.status.code && u->state && u->state->status == 0) {
         u->state->status = ctx->reply.status.code;
     }
 
-    u->headers_in.status_n = ctx->reply.status.code;
+    switch (rc) {
 
-    u->process_header = ngx_qocr_process_header;
+    case NGX_AGAIN:
+        return NGX_AGAIN;
 
-    return ngx_qocr_process_header(r);
-}
-
-
-static ngx_int_t
-ngx_qocr_process_header(ngx_http_request_t *r)
-{
-    size_t                n;
-    ngx_str_t             name, value;
-    ngx_int_t             rc;
-    ngx_qocr_ctx_t       *ctx;
-    ngx_qocr_reply_t     *reply;
-    ngx_http_upstream_t  *u;
-    ngx_qocr_loc_conf_t  *qlcf;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
-    u = r->upstream;
-    reply = &ctx->reply;
-
-    for ( ;; ) {
-
-        rc = ngx_http_parse_header_line(r, &u->buffer, 1);
-
-        if (rc == NGX_OK) {
-            name.data = r->header_name_start;
-            name.len = r->header_name_end - r->header_name_start;
-            value.data = r->header_start;
-            value.len = r->header_end - r->header_start;
-
-            if (name.len == 14
-                && ngx_strncasecmp(name.data, (u_char *) "content-length",
-                                   14) == 0)
-            {
-                if (reply->content_length != -1) {
-                    return ngx_qocr_invalid_reply(r, ctx,
-                                           "duplicate Content-Length headers");
-                }
-
-                reply->content_length = ngx_atoof(value.data, value.len);
-
-                if (reply->content_length == NGX_ERROR) {
-                    return ngx_qocr_invalid_reply(r, ctx,
-                                               "an invalid Content-Length");
-                }
-
-            } else if (name.len == 17
-                       && ngx_strncasecmp(name.data,
-                                          (u_char *) "transfer-encoding", 17)
-                          == 0)
-            {
-                if (value.len == 7
-                    && ngx_strncasecmp(value.data, (u_char *) "chunked", 7)
-                       == 0)
-                {
-                    reply->is_chunked = 1;
-
-                } else {
-                    return ngx_qocr_invalid_reply(r, ctx,
-                                           "an unknown Transfer-Encoding");
-                }
-
-            } else if (name.len == 10
-                       && ngx_strncasecmp(name.data, (u_char *) "connection",
-                                          10) == 0)
-            {
-                if (ngx_strlcasestrn(value.data, value.data + value.len,
-                                     (u_char *) "close", 5 - 1)
-                    != NULL)
-                {
-                    reply->connection_close = 1;
-                }
-
-            } else if (name.len == 11
-                       && ngx_strncasecmp(name.data, (u_char *) "retry-after",
-                                          11) == 0)
-            {
-                n = ngx_min(value.len, 32);
-
-                reply->retry_after.data = ngx_pnalloc(r->pool, n);
-                if (reply->retry_after.data == NULL) {
-                    return NGX_ERROR;
-                }
-
-                reply->retry_after.len = n;
-                ngx_memcpy(reply->retry_after.data, value.data, n);
-            }
-
-            continue;
-        }
-
-        if (rc == NGX_AGAIN) {
-            return NGX_AGAIN;
-        }
-
-        if (rc != NGX_HTTP_PARSE_HEADER_DONE) {
-            return ngx_qocr_invalid_reply(r, ctx, "an invalid header");
-        }
-
-        break;
-    }
-
-    if (reply->is_chunked && reply->content_length != -1) {
-        return ngx_qocr_invalid_reply(r, ctx,
-                           "both Content-Length and Transfer-Encoding");
-    }
-
-    reply->header_done = 1;
-
-    qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
-
-    if (reply->content_length > (off_t) qlcf->max_response_size) {
-        return ngx_qocr_reply_too_large(r, ctx);
-    }
-
-    if (reply->content_length > 0) {
-        reply->data = ngx_pnalloc(r->pool, (size_t) reply->content_length);
-        if (reply->data == NULL) {
+    case NGX_ERROR:
+        if (error == NULL) {
             return NGX_ERROR;
         }
 
-        reply->size = (size_t) reply->content_length;
+        ngx_qocr_invalid_reply(r, ctx, error);
+        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+
+    case NGX_DECLINED:
+        /* the filter answers with the error: the body is not read */
+        ngx_qocr_reply_too_large(r, ctx);
+        break;
     }
+
+    u->headers_in.status_n = ctx->reply.status.code;
 
     return NGX_OK;
 }
@@ -206,18 +80,8 @@ ngx_qocr_input_filter_init(void *data)
     u = r->upstream;
 
     if (ctx->err != NGX_QOCR_OK) {
-        /* the reply is refused already (too large): read no more of it */
         u->length = 0;
         u->keepalive = 0;
-        return NGX_OK;
-    }
-
-    if (ctx->reply.status.code == NGX_HTTP_NO_CONTENT
-        || ctx->reply.status.code == NGX_HTTP_NOT_MODIFIED
-        || ctx->reply.content_length == 0)
-    {
-        u->length = 0;
-        u->keepalive = !ctx->reply.connection_close;
         return NGX_OK;
     }
 
@@ -229,6 +93,10 @@ ngx_qocr_input_filter_init(void *data)
         u->length = ctx->reply.content_length;
     }
 
+    if (u->length == 0) {
+        u->keepalive = !ctx->reply.connection_close;
+    }
+
     return NGX_OK;
 }
 
@@ -238,19 +106,16 @@ ngx_qocr_input_filter(void *data, ssize_t bytes)
 {
     ngx_http_request_t  *r = data;
 
-    size_t                n;
     ngx_int_t             rc;
     ngx_buf_t            *b;
-    ngx_uint_t            extra;
+    const char           *error;
     ngx_qocr_ctx_t       *ctx;
-    ngx_qocr_reply_t     *reply;
     ngx_http_upstream_t  *u;
     ngx_qocr_loc_conf_t  *qlcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
     qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
     u = r->upstream;
-    reply = &ctx->reply;
 
     b = &u->buffer;
     b->pos = b->last;
@@ -263,76 +128,42 @@ ngx_qocr_input_filter(void *data, ssize_t bytes)
         return NGX_OK;
     }
 
-    if (!reply->is_chunked) {
-        n = b->last - b->pos;
-        extra = 0;
+    rc = ngx_qocr_reply_parse_body(r, &ctx->reply, b, qlcf->max_response_size,
+                                   &error);
+    b->pos = b->last;
 
-        if (u->length != -1 && (off_t) n > u->length) {
+    switch (rc) {
+
+    case NGX_DONE:
+        u->length = 0;
+        u->keepalive = !ctx->reply.connection_close && !ctx->reply.extra;
+
+        if (ctx->reply.extra) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "qocr: the OCR service sent more data than "
-                          "its Content-Length");
-            n = (size_t) u->length;
-            extra = 1;
+                          "qocr: the OCR service sent data after its reply");
         }
 
-        rc = ngx_qocr_reply_append(reply, r->pool, b->pos, n,
-                                   qlcf->max_response_size);
-        if (rc != NGX_OK) {
-            return (rc == NGX_ERROR) ? NGX_ERROR
-                                     : ngx_qocr_reply_too_large(r, ctx);
+        break;
+
+    case NGX_AGAIN:
+        if (!ctx->reply.is_chunked && ctx->reply.remaining != -1) {
+            u->length = ctx->reply.remaining;
         }
 
-        b->pos = b->last;
+        break;
 
-        if (u->length != -1) {
-            u->length -= n;
+    case NGX_DECLINED:
+        ngx_qocr_reply_too_large(r, ctx);
+        break;
 
-            if (u->length == 0) {
-                u->keepalive = !reply->connection_close && !extra;
-            }
+    default: /* NGX_ERROR */
+        if (error == NULL) {
+            return NGX_ERROR;
         }
 
-        return NGX_OK;
-    }
-
-    for ( ;; ) {
-
-        rc = ngx_http_parse_chunked(r, b, &reply->chunked);
-
-        if (rc == NGX_OK) {
-            n = (size_t) ngx_min(reply->chunked.size, b->last - b->pos);
-
-            rc = ngx_qocr_reply_append(reply, r->pool, b->pos, n,
-                                       qlcf->max_response_size);
-            if (rc != NGX_OK) {
-                return (rc == NGX_ERROR) ? NGX_ERROR
-                                         : ngx_qocr_reply_too_large(r, ctx);
-            }
-
-            b->pos += n;
-            reply->chunked.size -= n;
-            continue;
-        }
-
-        if (rc == NGX_DONE) {
-            u->length = 0;
-            u->keepalive = !reply->connection_close && b->pos == b->last;
-            b->pos = b->last;
-            break;
-        }
-
-        if (rc == NGX_AGAIN) {
-            break;
-        }
-
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "qocr: the OCR service sent an invalid chunked body");
-
-        ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
-                           "the OCR service sent an invalid reply", 0);
+        ngx_qocr_invalid_reply(r, ctx, error);
         u->length = 0;
         u->keepalive = 0;
-        b->pos = b->last;
         break;
     }
 
@@ -340,56 +171,19 @@ ngx_qocr_input_filter(void *data, ssize_t bytes)
 }
 
 
-/*
- * Appends n bytes to the reply; its buffer grows twofold up to max bytes.
- */
-
-ngx_int_t
-ngx_qocr_reply_append(ngx_qocr_reply_t *reply, ngx_pool_t *pool, u_char *p,
-    size_t n, size_t max)
+static void
+ngx_qocr_invalid_reply(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
+    const char *what)
 {
-    size_t   size;
-    u_char  *data;
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "qocr: the OCR service sent %s", what);
 
-    if (n == 0) {
-        return NGX_OK;
-    }
-
-    if (reply->len + n > max) {
-        return NGX_DECLINED;
-    }
-
-    if (reply->len + n > reply->size) {
-        size = ngx_max(reply->size * 2, 4096);
-
-        while (size < reply->len + n) {
-            size *= 2;
-        }
-
-        size = ngx_min(size, max);
-
-        data = ngx_pnalloc(pool, size);
-        if (data == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (reply->len) {
-            ngx_memcpy(data, reply->data, reply->len);
-            ngx_pfree(pool, reply->data);
-        }
-
-        reply->data = data;
-        reply->size = size;
-    }
-
-    ngx_memcpy(reply->data + reply->len, p, n);
-    reply->len += n;
-
-    return NGX_OK;
+    ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
+                       "the OCR service sent an invalid reply", 0);
 }
 
 
-static ngx_int_t
+static void
 ngx_qocr_reply_too_large(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx)
 {
     ngx_http_upstream_t  *u;
@@ -410,9 +204,6 @@ ngx_qocr_reply_too_large(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx)
 
     u->length = 0;
     u->keepalive = 0;
-    u->buffer.pos = u->buffer.last;
-
-    return NGX_OK;
 }
 
 
