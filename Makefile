@@ -6,6 +6,8 @@
 #   make static     nginx built from Debian's nginx source with the module
 #                   compiled in (--add-module): build/static/nginx
 #   make test-static  the test suite against that binary
+#   make test-asan  the test suite against nginx and the module built with
+#                   AddressSanitizer and UndefinedBehaviorSanitizer
 #   make run        nginx with the module on the example config, offline,
 #                   against the local fake OCR service (see README)
 #
@@ -16,7 +18,11 @@ TOP         := $(CURDIR)
 BUILD       := $(TOP)/build
 NGX_SRC     := /usr/share/nginx/src
 MODULE      := $(BUILD)/dyn/ngx_http_qocr_module.so
-STATIC_NGX  := $(BUILD)/static/nginx
+QOCR_CACHE  ?= /var/tmp/qocr-cache
+STATIC_DIR  := $(QOCR_CACHE)/static
+STATIC_NGX  := $(STATIC_DIR)/nginx
+ASAN_DIR    := $(QOCR_CACHE)/asan
+ASAN_NGX    := $(ASAN_DIR)/nginx
 UNIT        := $(BUILD)/unit/sign-kat
 SOURCES     := config $(wildcard ngx_qocr_module/*.c ngx_qocr_module/*.h)
 
@@ -25,9 +31,17 @@ DEB_CC_OPT  := -g -O2 -fstack-protector-strong -Wformat \
                -Werror=format-security -fPIC -Wdate-time -D_FORTIFY_SOURCE=2
 DEB_LD_OPT  := -Wl,-z,relro -Wl,-z,now -fPIC
 
+# AddressSanitizer and UndefinedBehaviorSanitizer, pool allocations checked
+# one by one, and libFuzzer's coverage so the same objects serve the fuzzers
+ASAN_CC_OPT := -g -O1 -fno-omit-frame-pointer \
+               -fsanitize=address,undefined,fuzzer-no-link \
+               -DNGX_DEBUG_PALLOC=1
+ASAN_LD_OPT := -fsanitize=address,undefined
+
 BUILD_PKGS  := nginx nginx-dev libssl-dev libcjson-dev libpcre2-dev dpkg-dev \
                zlib1g-dev
 TEST_PKGS   := curl perl
+ASAN_PKGS   := clang-14 libclang-rt-14-dev libfuzzer-14-dev
 
 APT_INSTALL = missing=; for p in $(1); do \
                 dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
@@ -42,7 +56,7 @@ APT_INSTALL = missing=; for p in $(1); do \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test static test-static unit run clean
+.PHONY: all deps asan-deps test static test-static test-asan unit run clean
 
 all: $(MODULE)
 
@@ -63,21 +77,33 @@ $(MODULE): $(SOURCES) | deps
 test: $(MODULE) $(UNIT)
 	prove -r t/
 
-# nginx from Debian's own source package, the module compiled in
+# nginx from Debian's own source package with the module compiled in
+# (--add-module), built in the machine's cache so that a second run, from any
+# checkout, recompiles only the module.  $(call NGX_BUILD,dir,cc,cc-opt,ld-opt)
 
-$(BUILD)/static/src/configure: | deps
-	@bash t/tools/nginx-source $(BUILD)/static/src
+define NGX_BUILD
+$(1)/src/configure: | deps
+	@bash t/tools/nginx-source $(1)/src
 
-$(STATIC_NGX): $(SOURCES) $(BUILD)/static/src/configure
-	cd $(BUILD)/static/src && ./configure \
-	    --prefix=$(BUILD)/static/prefix \
-	    --with-cc-opt="$(DEB_CC_OPT)" --with-ld-opt="$(DEB_LD_OPT)" \
+$(1)/objs/Makefile: config Makefile $(1)/src/configure
+	@mkdir -p $(1)
+	ln -sfn $(TOP) $(1)/module
+	cd $(1)/src && ./configure --with-cc=$(2) \
+	    --prefix=$(1)/prefix \
+	    --with-cc-opt="$(3)" --with-ld-opt="$(4)" \
 	    --with-debug --with-http_ssl_module --with-http_v2_module \
-	    --add-module=$(TOP) --builddir=$(BUILD)/static/objs \
-	    > $(BUILD)/static/configure.log 2>&1 \
-	  || { tail -30 $(BUILD)/static/configure.log; exit 1; }
-	$(MAKE) -C $(BUILD)/static/src -f $(BUILD)/static/objs/Makefile binary
-	cp $(BUILD)/static/objs/nginx $(STATIC_NGX)
+	    --add-module=$(1)/module --builddir=$(1)/objs \
+	    > $(1)/configure.log 2>&1 \
+	  || { tail -30 $(1)/configure.log; exit 1; }
+
+$(1)/nginx: $(SOURCES) $(1)/objs/Makefile
+	ln -sfn $(TOP) $(1)/module
+	$(MAKE) -s -C $(1)/src -f $(1)/objs/Makefile binary
+	cp $(1)/objs/nginx $(1)/nginx
+endef
+
+$(eval $(call NGX_BUILD,$(STATIC_DIR),cc,$(DEB_CC_OPT),$(DEB_LD_OPT)))
+$(eval $(call NGX_BUILD,$(ASAN_DIR),clang-14,$(ASAN_CC_OPT),$(ASAN_LD_OPT)))
 
 static: $(STATIC_NGX)
 
@@ -86,25 +112,36 @@ static: $(STATIC_NGX)
 
 NGX_INCS    := -I src/core -I src/event -I src/event/modules -I src/os/unix \
                -I src/http -I src/http/modules -I src/http/v2 \
-               -I $(BUILD)/static/objs -I $(TOP)/ngx_qocr_module
+               -I $(STATIC_DIR)/objs -I $(TOP)/ngx_qocr_module
 NGX_LIBS    := -lcrypt -lcjson -lcrypto -lpcre2-8 -lssl -lz
 
 $(BUILD)/unit/objs.a: $(STATIC_NGX)
 	@mkdir -p $(BUILD)/unit
 	objcopy --redefine-sym main=ngx_nginx_main \
-	    $(BUILD)/static/objs/src/core/nginx.o $(BUILD)/unit/nginx-nomain.o
+	    $(STATIC_DIR)/objs/src/core/nginx.o $(BUILD)/unit/nginx-nomain.o
 	rm -f $@
-	ar rcs $@ $$(find $(BUILD)/static/objs -name '*.o' \
+	ar rcs $@ $$(find $(STATIC_DIR)/objs -name '*.o' \
 	    ! -path '*/src/core/nginx.o') $(BUILD)/unit/nginx-nomain.o
 
 $(BUILD)/unit/%: t/unit/%.c $(BUILD)/unit/objs.a
-	cd $(BUILD)/static/src && $(CC) $(DEB_CC_OPT) -Wall -Werror \
+	cd $(STATIC_DIR)/src && $(CC) $(DEB_CC_OPT) -Wall -Werror \
 	    $(NGX_INCS) -o $@ $(TOP)/$< $(BUILD)/unit/objs.a $(NGX_LIBS)
 
 unit: $(UNIT)
 
 test-static: $(STATIC_NGX) $(UNIT)
 	QOCR_NGINX=$(STATIC_NGX) QOCR_MODULE= prove -r t/
+
+asan-deps:
+	@$(call APT_INSTALL,$(ASAN_PKGS))
+
+$(ASAN_DIR)/src/configure: | asan-deps
+
+test-asan: $(ASAN_NGX) $(UNIT)
+	QOCR_NGINX=$(ASAN_NGX) QOCR_MODULE= QOCR_SANITIZED=1 \
+	ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:suppressions=$(TOP)/t/sanitizers/ubsan.supp \
+	prove -r t/
 
 run: $(MODULE)
 	@bash t/tools/run-example

@@ -466,11 +466,25 @@ sub done {
     $self->stop;
 
     my $log = $self->error_log;
-    my @bad = grep { /\[(alert|crit)\]|exited on signal/ }
+    my @bad = grep { /\[(alert|crit)\]|exited on signal|exited with code [1-9]/ }
               split /\n/, $log;
 
     ok(!@bad, 'no crash, alert or critical error in the error log')
         or diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
+
+    # nginx sends its stderr to the error log; what came before that is in
+    # stderr.log
+    my $stderr = '';
+    if (open my $fh, '<', "$self->{dir}/logs/stderr.log") {
+        local $/;
+        $stderr = <$fh>;
+    }
+
+    my @san = grep { /AddressSanitizer|LeakSanitizer|runtime error:/ }
+              split /\n/, $log . "\n" . $stderr;
+
+    ok(!@san, 'no sanitizer report')
+        or diag(join "\n", @san[0 .. ($#san < 9 ? $#san : 9)]);
 
     done_testing();
 }
