@@ -8,6 +8,7 @@
 #   make test-static  the test suite against that binary
 #   make test-asan  the test suite against nginx and the module built with
 #                   AddressSanitizer and UndefinedBehaviorSanitizer
+#   make fuzz       every fuzzer for FUZZ_SECONDS (default 60) each
 #   make run        nginx with the module on the example config, offline,
 #                   against the local fake OCR service (see README)
 #
@@ -56,7 +57,8 @@ APT_INSTALL = missing=; for p in $(1); do \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps asan-deps test static test-static test-asan unit run clean
+.PHONY: all deps asan-deps test static test-static test-asan unit fuzz \
+        fuzz-build run clean
 
 all: $(MODULE)
 
@@ -79,27 +81,15 @@ test: $(MODULE) $(UNIT)
 
 # nginx from Debian's own source package with the module compiled in
 # (--add-module), built in the machine's cache so that a second run, from any
-# checkout, recompiles only the module.  $(call NGX_BUILD,dir,cc,cc-opt,ld-opt)
+# checkout, recompiles only the module (t/tools/ngx-build).
+# $(call NGX_BUILD,dir,cc,cc-opt,ld-opt)
 
 define NGX_BUILD
 $(1)/src/configure: | deps
 	@bash t/tools/nginx-source $(1)/src
 
-$(1)/objs/Makefile: config Makefile $(1)/src/configure
-	@mkdir -p $(1)
-	ln -sfn $(TOP) $(1)/module
-	cd $(1)/src && ./configure --with-cc=$(2) \
-	    --prefix=$(1)/prefix \
-	    --with-cc-opt="$(3)" --with-ld-opt="$(4)" \
-	    --with-debug --with-http_ssl_module --with-http_v2_module \
-	    --add-module=$(1)/module --builddir=$(1)/objs \
-	    > $(1)/configure.log 2>&1 \
-	  || { tail -30 $(1)/configure.log; exit 1; }
-
-$(1)/nginx: $(SOURCES) $(1)/objs/Makefile
-	ln -sfn $(TOP) $(1)/module
-	$(MAKE) -s -C $(1)/src -f $(1)/objs/Makefile binary
-	cp $(1)/objs/nginx $(1)/nginx
+$(1)/nginx: $(SOURCES) $(1)/src/configure
+	@bash t/tools/ngx-build $(1) $(2) "$(3)" "$(4)"
 endef
 
 $(eval $(call NGX_BUILD,$(STATIC_DIR),cc,$(DEB_CC_OPT),$(DEB_LD_OPT)))
@@ -110,22 +100,28 @@ static: $(STATIC_NGX)
 # unit programs: the module's plain functions linked with the objects of the
 # static build, nginx's own main() renamed out of the way
 
-NGX_INCS    := -I src/core -I src/event -I src/event/modules -I src/os/unix \
+NGX_INCS     = -I src/core -I src/event -I src/event/modules -I src/os/unix \
                -I src/http -I src/http/modules -I src/http/v2 \
-               -I $(STATIC_DIR)/objs -I $(TOP)/ngx_qocr_module
+               -I $(1)/objs -I $(TOP)/ngx_qocr_module
 NGX_LIBS    := -lcrypt -lcjson -lcrypto -lpcre2-8 -lssl -lz
 
-$(BUILD)/unit/objs.a: $(STATIC_NGX)
-	@mkdir -p $(BUILD)/unit
+# the objects of a build but nginx's main(): $(call NGX_OBJS,build dir,out)
+define NGX_OBJS
+	@mkdir -p $(dir $(2))
 	objcopy --redefine-sym main=ngx_nginx_main \
-	    $(STATIC_DIR)/objs/src/core/nginx.o $(BUILD)/unit/nginx-nomain.o
-	rm -f $@
-	ar rcs $@ $$(find $(STATIC_DIR)/objs -name '*.o' \
-	    ! -path '*/src/core/nginx.o') $(BUILD)/unit/nginx-nomain.o
+	    $(1)/objs/src/core/nginx.o $(dir $(2))nginx-nomain.o
+	rm -f $(2)
+	ar rcs $(2) $$(find $(1)/objs -name '*.o' \
+	    ! -path '*/src/core/nginx.o') $(dir $(2))nginx-nomain.o
+endef
+
+$(BUILD)/unit/objs.a: $(STATIC_NGX)
+	$(call NGX_OBJS,$(STATIC_DIR),$@)
 
 $(BUILD)/unit/%: t/unit/%.c $(BUILD)/unit/objs.a
 	cd $(STATIC_DIR)/src && $(CC) $(DEB_CC_OPT) -Wall -Werror \
-	    $(NGX_INCS) -o $@ $(TOP)/$< $(BUILD)/unit/objs.a $(NGX_LIBS)
+	    $(call NGX_INCS,$(STATIC_DIR)) -o $@ $(TOP)/$< \
+	    $(BUILD)/unit/objs.a $(NGX_LIBS)
 
 unit: $(UNIT)
 
@@ -136,6 +132,27 @@ asan-deps:
 	@$(call APT_INSTALL,$(ASAN_PKGS))
 
 $(ASAN_DIR)/src/configure: | asan-deps
+
+# fuzzers: libFuzzer over the module's parsers, with the sanitizer build
+
+FUZZERS      := multipart reply sign
+FUZZ_BINS    := $(FUZZERS:%=$(BUILD)/fuzz/fuzz-%)
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/fuzz/objs.a: $(ASAN_NGX)
+	$(call NGX_OBJS,$(ASAN_DIR),$@)
+
+$(BUILD)/fuzz/fuzz-%: t/fuzz/fuzz-%.c t/fuzz/fuzz.h $(BUILD)/fuzz/objs.a
+	cd $(ASAN_DIR)/src && clang-14 -g -O1 -fno-omit-frame-pointer \
+	    -fsanitize=fuzzer,address,undefined -DNGX_DEBUG_PALLOC=1 \
+	    -Wall -Werror -Wno-unused-function -Wno-unused-parameter \
+	    $(call NGX_INCS,$(ASAN_DIR)) -I $(TOP)/t/fuzz -o $@ $(TOP)/$< \
+	    $(BUILD)/fuzz/objs.a $(NGX_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@bash t/tools/run-fuzzers $(FUZZ_SECONDS) $(FUZZERS)
 
 test-asan: $(ASAN_NGX) $(UNIT)
 	QOCR_NGINX=$(ASAN_NGX) QOCR_MODULE= QOCR_SANITIZED=1 \
