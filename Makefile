@@ -8,6 +8,7 @@
 #   make test-static  the test suite against that binary
 #   make test-asan  the test suite against nginx and the module built with
 #                   AddressSanitizer and UndefinedBehaviorSanitizer
+#   make test-valgrind  the test suite with nginx under valgrind memcheck
 #   make fuzz       every fuzzer for FUZZ_SECONDS (default 60) each
 #   make run        nginx with the module on the example config, offline,
 #                   against the local fake OCR service (see README)
@@ -57,7 +58,7 @@ APT_INSTALL = missing=; for p in $(1); do \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps asan-deps test static test-static test-asan unit fuzz \
+.PHONY: all deps asan-deps test static test-static test-asan test-valgrind unit fuzz \
         fuzz-build run clean
 
 all: $(MODULE)
@@ -132,6 +133,12 @@ asan-deps:
 	@$(call APT_INSTALL,$(ASAN_PKGS))
 
 $(ASAN_DIR)/src/configure: | asan-deps
+
+# the suite with nginx (Debian's, the dynamic module) under valgrind memcheck
+
+test-valgrind: $(MODULE) $(UNIT)
+	@$(call APT_INSTALL,valgrind)
+	QOCR_VALGRIND=1 prove -r t/
 
 # fuzzers: libFuzzer over the module's parsers, with the sanitizer build
 

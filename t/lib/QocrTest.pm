@@ -69,9 +69,9 @@ sub free_port {
 
 
 sub wait_port {
-    my ($port, $pid) = @_;
+    my ($port, $pid, $seconds) = @_;
 
-    for (1 .. 200) {
+    for (1 .. 40 * ($seconds // 5)) {
         my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
                                       Timeout => 1);
         if ($s) {
@@ -241,20 +241,41 @@ sub start {
 
     if ($pid == 0) {
         open STDERR, '>>', "$dir/logs/stderr.log";
-        exec nginx_bin(), '-p', $dir, '-c', "$dir/conf/nginx.conf",
-             '-e', "$dir/logs/error.log";
+        exec valgrind_cmd($dir), nginx_bin(), '-p', $dir,
+             '-c', "$dir/conf/nginx.conf", '-e', "$dir/logs/error.log";
         die "exec: $!";
     }
 
     $self->{nginx_pid} = $pid;
     push @{ $self->{pids} }, $pid;
 
-    unless (wait_port($self->{port}, $pid)) {
+    unless (wait_port($self->{port}, $pid, 20 * slow())) {
         diag($self->error_log);
         die "nginx did not start";
     }
 
     return $self->{port};
+}
+
+
+# QOCR_VALGRIND=1: nginx under memcheck, one log per process
+
+sub valgrind_cmd {
+    my ($dir) = @_;
+
+    return () unless $ENV{QOCR_VALGRIND};
+
+    return ('valgrind', '--tool=memcheck', '--quiet', '--leak-check=full',
+            '--show-leak-kinds=definite', '--errors-for-leak-kinds=definite',
+            '--num-callers=30', "--log-file=$dir/logs/valgrind.%p.log",
+            "--suppressions=$TOP/t/sanitizers/valgrind.supp");
+}
+
+
+# slower runs (valgrind) stretch the time limits tests assert on
+
+sub slow {
+    return $ENV{QOCR_VALGRIND} ? 10 : 1;
 }
 
 
@@ -485,6 +506,19 @@ sub done {
 
     ok(!@san, 'no sanitizer report')
         or diag(join "\n", @san[0 .. ($#san < 9 ? $#san : 9)]);
+
+    if ($ENV{QOCR_VALGRIND}) {
+        my @reports;
+
+        for my $f (glob "$self->{dir}/logs/valgrind.*.log") {
+            local $/;
+            open my $fh, '<', $f or next;
+            my $text = <$fh>;
+            push @reports, $text if $text =~ /\S/;
+        }
+
+        ok(!@reports, 'no memcheck error or leak') or diag(join "\n", @reports);
+    }
 
     done_testing();
 }
