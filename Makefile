@@ -58,7 +58,7 @@ APT_INSTALL = missing=; for p in $(1); do \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps asan-deps test static test-static test-asan test-valgrind unit fuzz \
+.PHONY: all deps asan-deps test static test-static test-asan test-valgrind unit soak fuzz \
         fuzz-build run clean
 
 all: $(MODULE)
@@ -139,6 +139,11 @@ $(ASAN_DIR)/src/configure: | asan-deps
 test-valgrind: $(MODULE) $(UNIT)
 	@$(call APT_INSTALL,valgrind)
 	QOCR_VALGRIND=1 prove -r t/
+
+# 10 minutes of mixed load against one worker (not part of the tests)
+
+soak: $(MODULE)
+	perl bench/soak 600 16
 
 # fuzzers: libFuzzer over the module's parsers, with the sanitizer build
 
