@@ -35,6 +35,8 @@
 #define NGX_QOCR_MAGIC_LEN         16
 #define NGX_QOCR_BOUNDARY_LEN      36   /* "qocr" and 32 hex digits */
 #define NGX_QOCR_SIGN_PLAIN_MAX    1024
+#define NGX_QOCR_URL_MAX           2048
+#define NGX_QOCR_URL_BODY_MAX      (64 * 1024)
 
 
 /* normalized error codes, contract section 5 */
@@ -81,6 +83,7 @@ typedef struct {
 
     time_t                      sign_ttl;
     ngx_flag_t                  return_image;
+    ngx_flag_t                  url_input;
     ngx_uint_t                  max_images;
     off_t                       max_image_size;
     size_t                      max_response_size;
@@ -164,6 +167,7 @@ typedef struct {
 
     ngx_array_t                *images;     /* ngx_qocr_image_t */
     off_t                       body_size;
+    ngx_str_t                   url_body;   /* the JSON sent upstream */
 
     ngx_str_t                   boundary;   /* of the upstream body */
     ngx_str_t                   auth;       /* the signature sent */
@@ -172,9 +176,11 @@ typedef struct {
     ngx_qocr_reply_t            reply;
 
     ngx_qocr_err_e              err;
+    ngx_qocr_err_e              item_err;   /* of the first failing image */
     const char                 *err_text;   /* NULL: the table's text */
     ngx_int_t                   upstream_code; /* NGX_QOCR_NO_CODE: none */
 
+    unsigned                    url_input:1;
     unsigned                    held:1;     /* header kept from the client */
     unsigned                    sent:1;     /* our JSON has been sent */
 } ngx_qocr_ctx_t;

@@ -12,11 +12,17 @@
 
 #include "ngx_qocr.h"
 
+#include <cjson/cJSON.h>
+
 
 static ngx_int_t ngx_qocr_parse_multipart(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf, ngx_str_t *boundary);
 static ngx_int_t ngx_qocr_parse_raw(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx);
+static ngx_int_t ngx_qocr_parse_urls(ngx_http_request_t *r,
+    ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf);
+static ngx_int_t ngx_qocr_add_url(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
+    cJSON *u, const char **bad);
 static ngx_int_t ngx_qocr_check_images(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf);
 static ngx_int_t ngx_qocr_body_peek(ngx_chain_t *body, off_t start,
@@ -43,7 +49,8 @@ ngx_qocr_parse_body(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     if (r->headers_in.content_type == NULL) {
         ngx_qocr_set_error(ctx, NGX_QOCR_UNSUPPORTED_MEDIA_TYPE,
                            "the request has no Content-Type: send "
-                           "multipart/form-data or an image", 0);
+                           "multipart/form-data, an image, or JSON with "
+                           "URLs", 0);
         return NGX_ERROR;
     }
 
@@ -76,10 +83,214 @@ ngx_qocr_parse_body(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
         return ngx_qocr_check_images(r, ctx, qlcf);
     }
 
+    if (type.len >= 16
+        && ngx_strncasecmp(type.data, (u_char *) "application/json", 16) == 0
+        && (type.len == 16 || type.data[16] == ';' || type.data[16] == ' '))
+    {
+        if (!qlcf->url_input) {
+            ngx_qocr_set_error(ctx, NGX_QOCR_UNSUPPORTED_MEDIA_TYPE,
+                               "URL input is off here: send the image itself",
+                               0);
+            return NGX_ERROR;
+        }
+
+        return ngx_qocr_parse_urls(r, ctx, qlcf);
+    }
+
     ngx_qocr_set_error(ctx, NGX_QOCR_UNSUPPORTED_MEDIA_TYPE,
-                       "unsupported Content-Type: send multipart/form-data "
-                       "or an image", 0);
+                       "unsupported Content-Type: send multipart/form-data, "
+                       "an image, or JSON with URLs", 0);
     return NGX_ERROR;
+}
+
+
+/*
+ * {"url": "..."} or {"urls": ["...", ...]}: the OCR service fetches the
+ * images, so only the URLs are checked here: absolute http(s), UTF-8, of
+ * sane length.
+ */
+
+static ngx_int_t
+ngx_qocr_parse_urls(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
+    ngx_qocr_loc_conf_t *qlcf)
+{
+    u_char      *body;
+    cJSON       *json, *url, *urls, *u;
+    ngx_int_t    rc;
+    ngx_uint_t   n;
+    const char  *bad;
+
+    if (ctx->body_size > NGX_QOCR_URL_BODY_MAX) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST,
+                           "the JSON body is too large", 0);
+        return NGX_ERROR;
+    }
+
+    body = ngx_pnalloc(r->pool, (size_t) ctx->body_size + 1);
+    if (body == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->body_size
+        && ngx_qocr_body_peek(r->request_body->bufs, 0, body,
+                              (size_t) ctx->body_size, r->connection->log)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    json = cJSON_ParseWithLength((char *) body, (size_t) ctx->body_size);
+
+    if (!cJSON_IsObject(json)) {
+        cJSON_Delete(json);
+        ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST,
+                           "the body is not a JSON object", 0);
+        return NGX_ERROR;
+    }
+
+    url = cJSON_GetObjectItemCaseSensitive(json, "url");
+    urls = cJSON_GetObjectItemCaseSensitive(json, "urls");
+    rc = NGX_ERROR;
+
+    if (url && urls) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST,
+                           "send \"url\" or \"urls\", not both", 0);
+        goto done;
+    }
+
+    if (url) {
+        n = 1;
+
+    } else if (cJSON_IsArray(urls)) {
+        n = cJSON_GetArraySize(urls);
+
+    } else {
+        ngx_qocr_set_error(ctx, urls ? NGX_QOCR_BAD_REQUEST : NGX_QOCR_NO_IMAGE,
+                           "send {\"url\": \"...\"} or "
+                           "{\"urls\": [\"...\"]}", 0);
+        goto done;
+    }
+
+    if (n == 0) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_NO_IMAGE, "no URL in \"urls\"", 0);
+        goto done;
+    }
+
+    if (n > qlcf->max_images) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_TOO_MANY_IMAGES, NULL, 0);
+        goto done;
+    }
+
+    ctx->images = ngx_array_create(r->pool, n, sizeof(ngx_qocr_image_t));
+    if (ctx->images == NULL) {
+        goto done;
+    }
+
+    ctx->url_input = 1;
+
+    if (url) {
+        urls = NULL;
+    }
+
+    cJSON_ArrayForEach(u, urls) {
+        if (ngx_qocr_add_url(r, ctx, u, &bad) != NGX_OK) {
+            goto refused;
+        }
+    }
+
+    if (url && ngx_qocr_add_url(r, ctx, url, &bad) != NGX_OK) {
+        goto refused;
+    }
+
+    rc = NGX_OK;
+    goto done;
+
+refused:
+
+    if (bad) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST, bad, 0);
+    }
+
+done:
+
+    cJSON_Delete(json);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_qocr_add_url(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx, cJSON *u,
+    const char **bad)
+{
+    u_char            *p, *last;
+    size_t             len;
+    uint32_t           c;
+    ngx_qocr_image_t  *img;
+
+    *bad = "a URL must be an absolute http:// or https:// URL";
+
+    if (!cJSON_IsString(u)) {
+        return NGX_ERROR;
+    }
+
+    p = (u_char *) u->valuestring;
+    len = ngx_strlen(p);
+
+    if (len > NGX_QOCR_URL_MAX) {
+        *bad = "a URL is longer than 2048 bytes";
+        return NGX_ERROR;
+    }
+
+    if (len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+        p += 7;
+
+    } else if (len > 8 && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0) {
+        p += 8;
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    if (*p == '/' || *p == '?' || *p == '#' || *p <= ' ') {
+        return NGX_ERROR;
+    }
+
+    last = (u_char *) u->valuestring + len;
+
+    for (p = (u_char *) u->valuestring; p < last; /* void */) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+
+        c = ngx_utf8_decode(&p, last - p);
+
+        if (c > 0x10ffff) {
+            *bad = "a URL is not valid UTF-8";
+            return NGX_ERROR;
+        }
+    }
+
+    img = ngx_array_push(ctx->images);
+    if (img == NULL) {
+        *bad = NULL;
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(img, sizeof(ngx_qocr_image_t));
+
+    img->source.len = len;
+    img->source.data = ngx_pnalloc(r->pool, len + 1);
+    if (img->source.data == NULL) {
+        *bad = NULL;
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(img->source.data, u->valuestring, len + 1);
+    img->has_source = 1;
+
+    return NGX_OK;
 }
 
 

@@ -8,8 +8,18 @@
 #include "ngx_qocr.h"
 
 
+#define NGX_QOCR_VAR_KIND           0
+#define NGX_QOCR_VAR_IMAGES         1
+#define NGX_QOCR_VAR_UPSTREAM_CODE  2
+#define NGX_QOCR_VAR_ERROR          3
+
+
 static ngx_int_t ngx_qocr_handler(ngx_http_request_t *r);
 static void ngx_qocr_body_handler(ngx_http_request_t *r);
+
+static ngx_int_t ngx_qocr_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_qocr_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 static void *ngx_qocr_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -93,6 +103,13 @@ static ngx_command_t  ngx_qocr_commands[] = {
       offsetof(ngx_qocr_loc_conf_t, return_image),
       NULL },
 
+    { ngx_string("qocr_url_input"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, url_input),
+      NULL },
+
     { ngx_string("qocr_max_images"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -139,8 +156,26 @@ static ngx_command_t  ngx_qocr_commands[] = {
 };
 
 
+static ngx_http_variable_t  ngx_qocr_vars[] = {
+
+    { ngx_string("qocr_kind"), NULL, ngx_qocr_variable,
+      NGX_QOCR_VAR_KIND, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("qocr_images"), NULL, ngx_qocr_variable,
+      NGX_QOCR_VAR_IMAGES, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("qocr_upstream_code"), NULL, ngx_qocr_variable,
+      NGX_QOCR_VAR_UPSTREAM_CODE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("qocr_error"), NULL, ngx_qocr_variable,
+      NGX_QOCR_VAR_ERROR, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
 static ngx_http_module_t  ngx_qocr_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_qocr_add_variables,                /* preconfiguration */
     ngx_qocr_filter_init,                  /* postconfiguration */
 
     NULL,                                  /* create main configuration */
@@ -276,6 +311,110 @@ ngx_qocr_body_handler(ngx_http_request_t *r)
 }
 
 
+static ngx_int_t
+ngx_qocr_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_qocr_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * For log_format: the kind; the images sent upstream (0 when the module
+ * refused the request); the OCR service's code (the first failing one of
+ * a batch); the normalized error code (of the request, else of the first
+ * failing image; empty on success).  Empty values log as "-".
+ */
+
+static ngx_int_t
+ngx_qocr_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    u_char          *p;
+    const char      *s;
+    ngx_qocr_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = NULL;
+
+    switch (data) {
+
+    case NGX_QOCR_VAR_KIND:
+        s = ngx_qocr_kind_name(ctx->kind);
+        break;
+
+    case NGX_QOCR_VAR_IMAGES:
+        p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->len = ngx_sprintf(p, "%ui", (r->upstream && ctx->images)
+                                       ? ctx->images->nelts : 0)
+                 - p;
+        v->data = p;
+        goto found;
+
+    case NGX_QOCR_VAR_UPSTREAM_CODE:
+        if (ctx->upstream_code == NGX_QOCR_NO_CODE) {
+            break;
+        }
+
+        p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->len = ngx_sprintf(p, "%i", ctx->upstream_code) - p;
+        v->data = p;
+        goto found;
+
+    default: /* NGX_QOCR_VAR_ERROR */
+        if (ctx->err != NGX_QOCR_OK) {
+            s = ngx_qocr_err_name(ctx->err);
+
+        } else if (ctx->item_err != NGX_QOCR_OK) {
+            s = ngx_qocr_err_name(ctx->item_err);
+        }
+
+        break;
+    }
+
+    if (s == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = (u_char *) s;
+    v->len = ngx_strlen(s);
+
+found:
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
 static void *
 ngx_qocr_create_loc_conf(ngx_conf_t *cf)
 {
@@ -302,6 +441,7 @@ ngx_qocr_create_loc_conf(ngx_conf_t *cf)
 
     conf->sign_ttl = NGX_CONF_UNSET;
     conf->return_image = NGX_CONF_UNSET;
+    conf->url_input = NGX_CONF_UNSET;
     conf->max_images = NGX_CONF_UNSET_UINT;
     conf->max_image_size = NGX_CONF_UNSET;
     conf->max_response_size = NGX_CONF_UNSET_SIZE;
@@ -391,12 +531,13 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->sign_ttl, prev->sign_ttl, 300);
     ngx_conf_merge_value(conf->return_image, prev->return_image, 0);
+    ngx_conf_merge_value(conf->url_input, prev->url_input, 1);
     ngx_conf_merge_uint_value(conf->max_images, prev->max_images,
                               NGX_QOCR_NAMECARD_MAX);
     ngx_conf_merge_off_value(conf->max_image_size, prev->max_image_size,
                              NGX_CONF_UNSET);
     ngx_conf_merge_size_value(conf->max_response_size,
-                              prev->max_response_size, 1024 * 1024);
+                              prev->max_response_size, NGX_CONF_UNSET_SIZE);
 
     if (conf->sign_ttl <= 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -411,7 +552,9 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->max_response_size < 1024) {
+    if (conf->max_response_size != NGX_CONF_UNSET_SIZE
+        && conf->max_response_size < 1024)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"qocr_max_response_size\" must be at least 1k");
         return NGX_CONF_ERROR;
@@ -469,6 +612,18 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->kind == NGX_QOCR_BANKCARD) {
         conf->max_images = 1;
+        conf->return_image = 0;     /* the bank card API has no ret_image */
+    }
+
+    if (conf->max_response_size == NGX_CONF_UNSET_SIZE) {
+        conf->max_response_size = 1024 * 1024;
+
+        if (conf->return_image) {
+            /* every image may come back, base64-encoded */
+            conf->max_response_size += conf->max_images
+                                       * ((size_t) conf->max_image_size + 2)
+                                       / 3 * 4;
+        }
     }
 
     return NGX_CONF_OK;
@@ -493,9 +648,7 @@ ngx_qocr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         qlcf->kind = NGX_QOCR_NAMECARD;
 
     } else if (ngx_strcmp(value[1].data, "bankcard") == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"qocr bankcard\" is not supported yet");
-        return NGX_CONF_ERROR;
+        qlcf->kind = NGX_QOCR_BANKCARD;
 
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -21,10 +21,15 @@
 #include "ngx_qocr.h"
 
 #include <openssl/rand.h>
+#include <cjson/cJSON.h>
 
 
 static ngx_int_t ngx_qocr_build_chain(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf, ngx_uint_t in_memory);
+static ngx_int_t ngx_qocr_build_url_chain(ngx_http_request_t *r,
+    ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf);
+static ngx_int_t ngx_qocr_url_json(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
+    ngx_qocr_loc_conf_t *qlcf, ngx_str_t *out);
 static u_char *ngx_qocr_part_header(u_char *p, ngx_str_t *boundary,
     ngx_qocr_ctx_t *ctx, ngx_uint_t i);
 static size_t ngx_qocr_part_header_len(ngx_str_t *boundary,
@@ -115,6 +120,7 @@ ngx_qocr_reinit_request(ngx_http_request_t *r)
 
     ngx_qocr_reply_init(&ctx->reply);
     ctx->err = NGX_QOCR_OK;
+    ctx->item_err = NGX_QOCR_OK;
     ctx->err_text = NULL;
     ctx->upstream_code = NGX_QOCR_NO_CODE;
 
@@ -143,6 +149,10 @@ ngx_qocr_build_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     ngx_uint_t          i;
     ngx_chain_t        *cl, **ll;
     ngx_qocr_image_t   *img;
+
+    if (ctx->url_input) {
+        return ngx_qocr_build_url_chain(r, ctx, qlcf);
+    }
 
     boundary = ctx->boundary;
     auth = ctx->auth;
@@ -272,18 +282,173 @@ ngx_qocr_build_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
 }
 
 
+/*
+ * URL input: application/json, made with cJSON so that no client string can
+ * break out of it.  Namecard {"appid", "bucket", "ret_image", "url_list"},
+ * bank card {"appid", "bucket", "url"}.
+ */
+
+static ngx_int_t
+ngx_qocr_build_url_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
+    ngx_qocr_loc_conf_t *qlcf)
+{
+    size_t        len;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (ctx->url_body.len == 0
+        && ngx_qocr_url_json(r->pool, ctx, qlcf, &ctx->url_body) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + qlcf->uri.len
+          + sizeof("Host: " CRLF) - 1 + qlcf->host.len
+          + sizeof("Authorization: " CRLF) - 1 + ctx->auth.len
+          + sizeof("Content-Type: application/json" CRLF) - 1
+          + sizeof("Content-Length: " CRLF) - 1 + NGX_SIZE_T_LEN
+          + 2 + ctx->url_body.len;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->last, "POST %V HTTP/1.1" CRLF
+                                   "Host: %V" CRLF
+                                   "Authorization: %V" CRLF
+                                   "Content-Type: application/json" CRLF
+                                   "Content-Length: %uz" CRLF CRLF "%V",
+                          &qlcf->uri, &qlcf->host, &ctx->auth,
+                          ctx->url_body.len, &ctx->url_body);
+    b->flush = 1;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+    ctx->request_bufs = cl;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_qocr_url_json(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
+    ngx_qocr_loc_conf_t *qlcf, ngx_str_t *out)
+{
+    u_char            *appid, *bucket;
+    char              *json;
+    cJSON             *root, *list, *s;
+    ngx_uint_t         i;
+    ngx_qocr_image_t  *img;
+
+    appid = ngx_pnalloc(pool, qlcf->appid.len + 1);
+    bucket = ngx_pnalloc(pool, qlcf->bucket.len + 1);
+
+    if (appid == NULL || bucket == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(appid, qlcf->appid.data, qlcf->appid.len + 1);
+    ngx_cpystrn(bucket, qlcf->bucket.data, qlcf->bucket.len + 1);
+
+    root = cJSON_CreateObject();
+    if (root == NULL) {
+        return NGX_ERROR;
+    }
+
+    json = NULL;
+    img = ctx->images->elts;
+
+    if (cJSON_AddStringToObject(root, "appid", (char *) appid) == NULL
+        || cJSON_AddStringToObject(root, "bucket", (char *) bucket) == NULL)
+    {
+        goto failed;
+    }
+
+    if (ctx->kind == NGX_QOCR_BANKCARD) {
+        if (cJSON_AddStringToObject(root, "url", (char *) img[0].source.data)
+            == NULL)
+        {
+            goto failed;
+        }
+
+    } else {
+        if (cJSON_AddNumberToObject(root, "ret_image",
+                                    qlcf->return_image ? 1 : 0)
+            == NULL)
+        {
+            goto failed;
+        }
+
+        list = cJSON_AddArrayToObject(root, "url_list");
+        if (list == NULL) {
+            goto failed;
+        }
+
+        for (i = 0; i < ctx->images->nelts; i++) {
+            s = cJSON_CreateString((char *) img[i].source.data);
+            if (s == NULL) {
+                goto failed;
+            }
+
+            cJSON_AddItemToArray(list, s);
+        }
+    }
+
+    json = cJSON_PrintUnformatted(root);
+    if (json == NULL) {
+        goto failed;
+    }
+
+    out->len = ngx_strlen(json);
+    out->data = ngx_pnalloc(pool, out->len);
+    if (out->data == NULL) {
+        goto failed;
+    }
+
+    ngx_memcpy(out->data, json, out->len);
+
+    cJSON_free(json);
+    cJSON_Delete(root);
+
+    return NGX_OK;
+
+failed:
+
+    if (json) {
+        cJSON_free(json);
+    }
+
+    cJSON_Delete(root);
+
+    return NGX_ERROR;
+}
+
+
 static size_t
 ngx_qocr_part_header_len(ngx_str_t *boundary, ngx_qocr_ctx_t *ctx,
     ngx_uint_t i)
 {
+    size_t             len;
     ngx_qocr_image_t  *img;
 
     img = ctx->images->elts;
 
-    return 2 + boundary->len + 2
-           + sizeof("Content-Disposition: form-data; name=\"image[00]\"; "
-                    "filename=\"image00.\"" CRLF) - 1
-           + img[i].ext.len
+    if (ctx->kind == NGX_QOCR_NAMECARD) {
+        len = sizeof("Content-Disposition: form-data; name=\"image[00]\"; "
+                     "filename=\"image00.\"" CRLF) - 1;
+
+    } else {
+        len = sizeof("Content-Disposition: form-data; name=\"image\"; "
+                     "filename=\"image.\"" CRLF) - 1;
+    }
+
+    return 2 + boundary->len + 2 + len + img[i].ext.len
            + sizeof("Content-Type: " CRLF CRLF) - 1 + img[i].type.len;
 }
 

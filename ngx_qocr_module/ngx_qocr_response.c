@@ -15,8 +15,19 @@
 #include <cjson/cJSON.h>
 
 
+typedef struct {
+    const char  *name;      /* ours */
+    const char  *item;      /* the service's "item", UTF-8 */
+} ngx_qocr_bank_field_t;
+
+
 static cJSON *ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log,
     ngx_qocr_ctx_t *ctx, cJSON *reply, ngx_int_t top_code);
+static cJSON *ngx_qocr_bankcard(ngx_pool_t *pool, ngx_log_t *log,
+    ngx_qocr_ctx_t *ctx, cJSON *reply, ngx_int_t code);
+static ngx_int_t ngx_qocr_add_bank_field(ngx_pool_t *pool, cJSON *fields,
+    const char *name, cJSON *item);
+static u_char *ngx_qocr_bank_code(u_char *value, size_t len);
 static ngx_int_t ngx_qocr_add_result_head(cJSON *item, ngx_qocr_ctx_t *ctx,
     ngx_uint_t i);
 static ngx_int_t ngx_qocr_add_item_error(cJSON *item, ngx_int_t code);
@@ -24,6 +35,8 @@ static ngx_int_t ngx_qocr_add_field(cJSON *fields, const char *name,
     cJSON *data, const char *key, const char *conf_key);
 static ngx_int_t ngx_qocr_code(cJSON *obj, ngx_int_t *code);
 static ngx_int_t ngx_qocr_result_index(cJSON *res, ngx_uint_t n);
+static ngx_int_t ngx_qocr_result_url_index(cJSON *res, ngx_qocr_ctx_t *ctx,
+    cJSON **by_index);
 static void ngx_qocr_request_error(ngx_log_t *log, ngx_qocr_ctx_t *ctx,
     ngx_int_t code);
 
@@ -62,13 +75,23 @@ ngx_qocr_normalize(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
         return NGX_OK;
     }
 
-    root = ngx_qocr_namecard(pool, log, ctx, reply, code);
+    if (ctx->kind == NGX_QOCR_BANKCARD) {
+        root = ngx_qocr_bankcard(pool, log, ctx, reply, code);
+
+    } else {
+        root = ngx_qocr_namecard(pool, log, ctx, reply, code);
+    }
 
     cJSON_Delete(reply);
 
     if (root == NULL) {
         /* an error was set, or memory ran out */
         return (ctx->err != NGX_QOCR_OK) ? NGX_OK : NGX_ERROR;
+    }
+
+    if (ctx->item_err == NGX_QOCR_OK) {
+        /* $qocr_upstream_code: the service's own code of a success */
+        ctx->upstream_code = 0;
     }
 
     json = cJSON_PrintUnformatted(root);
@@ -166,7 +189,8 @@ ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
             continue;
         }
 
-        idx = ngx_qocr_result_index(res, n);
+        idx = ctx->url_input ? ngx_qocr_result_url_index(res, ctx, by_index)
+                             : ngx_qocr_result_index(res, n);
 
         if (idx == NGX_ERROR || by_index[idx]) {
             while (pos < n && by_index[pos]) {
@@ -228,10 +252,11 @@ ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
         }
 
         if (code != 0) {
-            if (ctx->upstream_code == NGX_QOCR_NO_CODE
-                && code != NGX_QOCR_NO_CODE)
-            {
+            if (ctx->item_err == NGX_QOCR_OK) {
                 ctx->upstream_code = code;
+                ctx->item_err = (code == NGX_QOCR_NO_CODE)
+                                ? NGX_QOCR_UPSTREAM_ERROR
+                                : ngx_qocr_map_code(code);
             }
 
             if (cJSON_AddFalseToObject(item, "ok") == NULL
@@ -282,6 +307,285 @@ failed:
     cJSON_Delete(root);
 
     return NULL;
+}
+
+
+/*
+ * The bank card reply: {"code", "message", "data": {"items": [{"item",
+ * "itemstring", "itemconf", "itemcoord"}]}}, one image.
+ */
+
+static ngx_qocr_bank_field_t  ngx_qocr_bank_fields[] = {
+    { "card_number", "\xe5\x8d\xa1\xe5\x8f\xb7" },                 /* 卡号 */
+    { "card_type", "\xe5\x8d\xa1\xe7\xb1\xbb\xe5\x9e\x8b" },          /* 卡类型 */
+    { "card_name", "\xe5\x8d\xa1\xe5\x90\x8d\xe5\xad\x97" },          /* 卡名字 */
+    { "bank", "\xe9\x93\xb6\xe8\xa1\x8c\xe4\xbf\xa1\xe6\x81\xaf" },  /* 银行信息 */
+    { "valid_thru", "\xe6\x9c\x89\xe6\x95\x88\xe6\x9c\x9f" },         /* 有效期 */
+    { NULL, NULL }
+};
+
+
+static cJSON *
+ngx_qocr_bankcard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
+    cJSON *reply, ngx_int_t code)
+{
+    cJSON                  *root, *results, *item, *data, *items, *it, *name;
+    cJSON                  *fields, *found;
+    ngx_qocr_bank_field_t  *f;
+
+    data = cJSON_GetObjectItemCaseSensitive(reply, "data");
+    items = cJSON_GetObjectItemCaseSensitive(data, "items");
+
+    if (code == 0 && !cJSON_HasObjectItem(reply, "code")
+        && !cJSON_IsArray(items))
+    {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "qocr: the OCR service's reply has no code and no "
+                      "items (HTTP status %ui)", ctx->reply.status.code);
+
+        ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
+                           "the OCR service's reply has no results", 0);
+        return NULL;
+    }
+
+    root = cJSON_CreateObject();
+    if (root == NULL) {
+        return NULL;
+    }
+
+    if (cJSON_AddStringToObject(root, "kind", "bankcard") == NULL) {
+        goto failed;
+    }
+
+    results = cJSON_AddArrayToObject(root, "results");
+    item = cJSON_CreateObject();
+
+    if (results == NULL || item == NULL) {
+        cJSON_Delete(item);
+        goto failed;
+    }
+
+    cJSON_AddItemToArray(results, item);
+
+    if (ngx_qocr_add_result_head(item, ctx, 0) != NGX_OK) {
+        goto failed;
+    }
+
+    if (code != 0) {
+        ctx->upstream_code = code;
+        ctx->item_err = ngx_qocr_map_code(code);
+
+        if (cJSON_AddFalseToObject(item, "ok") == NULL
+            || ngx_qocr_add_item_error(item, code) != NGX_OK)
+        {
+            goto failed;
+        }
+
+        return root;
+    }
+
+    if (cJSON_AddTrueToObject(item, "ok") == NULL) {
+        goto failed;
+    }
+
+    fields = cJSON_AddObjectToObject(item, "fields");
+    if (fields == NULL) {
+        goto failed;
+    }
+
+    /* the first item of each known name; others are ignored */
+
+    for (f = ngx_qocr_bank_fields; f->name; f++) {
+        found = NULL;
+
+        cJSON_ArrayForEach(it, items) {
+            name = cJSON_GetObjectItemCaseSensitive(it, "item");
+
+            if (cJSON_IsString(name)
+                && ngx_strcmp(name->valuestring, f->item) == 0)
+            {
+                found = it;
+                break;
+            }
+        }
+
+        if (ngx_qocr_add_bank_field(pool, fields, f->name, found) != NGX_OK) {
+            goto failed;
+        }
+    }
+
+    return root;
+
+failed:
+
+    cJSON_Delete(root);
+
+    return NULL;
+}
+
+
+/*
+ * Splits "name(code)", with ASCII or full-width parentheses, in place when
+ * the code is a number: returns the code, or NULL.
+ */
+
+static u_char *
+ngx_qocr_bank_code(u_char *value, size_t len)
+{
+    u_char  *end, *p, *open, *code;
+    size_t   close, olen;
+
+    end = value + len;
+
+    if (len >= 1 && end[-1] == ')') {
+        close = 1;
+
+    } else if (len >= 3 && ngx_strncmp(end - 3, "\xef\xbc\x89", 3) == 0) {
+        close = 3;
+
+    } else {
+        return NULL;
+    }
+
+    open = NULL;
+    olen = 0;
+
+    for (p = end - close; p > value; p--) {
+        if (p[-1] == '(') {
+            open = p - 1;
+            olen = 1;
+            break;
+        }
+
+        if (p - value >= 3 && ngx_strncmp(p - 3, "\xef\xbc\x88", 3) == 0) {
+            open = p - 3;
+            olen = 3;
+            break;
+        }
+    }
+
+    if (open == NULL || open == value || open + olen == end - close) {
+        return NULL;
+    }
+
+    for (p = open + olen; p < end - close; p++) {
+        if (*p < '0' || *p > '9') {
+            return NULL;
+        }
+    }
+
+    code = open + olen;
+    end[-(ssize_t) close] = '\0';
+    *open = '\0';
+
+    return code;
+}
+
+
+/*
+ * {"value", "confidence", "box": {"x", "y", "width", "height"}}, or null.
+ * The card number keeps its digits only; the bank's name and the code in
+ * parentheses after it ("中国银行(01040000)") are split.
+ */
+
+static ngx_int_t
+ngx_qocr_add_bank_field(ngx_pool_t *pool, cJSON *fields, const char *name,
+    cJSON *item)
+{
+    u_char  *value, *p, *q, *code;
+    cJSON   *s, *conf, *coord, *f, *box, *n;
+    size_t   len;
+
+    static const char  *box_keys[] = { "x", "y", "width", "height", NULL };
+    const char        **k;
+
+    s = cJSON_GetObjectItemCaseSensitive(item, "itemstring");
+
+    if (!cJSON_IsString(s) || s->valuestring[0] == '\0') {
+        return cJSON_AddNullToObject(fields, name) ? NGX_OK : NGX_ERROR;
+    }
+
+    len = ngx_strlen(s->valuestring);
+
+    value = ngx_pnalloc(pool, len + 1);
+    if (value == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(value, s->valuestring, len + 1);
+    code = NULL;
+
+    if (ngx_strcmp(name, "card_number") == 0) {
+        for (p = value, q = value; *p; p++) {
+            if (*p >= '0' && *p <= '9') {
+                *q++ = *p;
+            }
+        }
+
+        *q = '\0';
+
+        if (q == value) {
+            return cJSON_AddNullToObject(fields, name) ? NGX_OK : NGX_ERROR;
+        }
+
+    } else if (ngx_strcmp(name, "bank") == 0) {
+        code = ngx_qocr_bank_code(value, len);
+    }
+
+    f = cJSON_AddObjectToObject(fields, name);
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (cJSON_AddStringToObject(f, "value", (char *) value) == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_strcmp(name, "bank") == 0) {
+        n = code ? cJSON_AddStringToObject(f, "code", (char *) code)
+                 : cJSON_AddNullToObject(f, "code");
+        if (n == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    conf = cJSON_GetObjectItemCaseSensitive(item, "itemconf");
+
+    n = cJSON_IsNumber(conf)
+        ? cJSON_AddNumberToObject(f, "confidence", conf->valuedouble)
+        : cJSON_AddNullToObject(f, "confidence");
+
+    if (n == NULL) {
+        return NGX_ERROR;
+    }
+
+    coord = cJSON_GetObjectItemCaseSensitive(item, "itemcoord");
+
+    for (k = box_keys; *k; k++) {
+        if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(coord, *k))) {
+            break;
+        }
+    }
+
+    if (*k) {
+        return cJSON_AddNullToObject(f, "box") ? NGX_OK : NGX_ERROR;
+    }
+
+    box = cJSON_AddObjectToObject(f, "box");
+    if (box == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (k = box_keys; *k; k++) {
+        if (cJSON_AddNumberToObject(box, *k,
+                cJSON_GetObjectItemCaseSensitive(coord, *k)->valuedouble)
+            == NULL)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -441,4 +745,49 @@ ngx_qocr_result_index(cJSON *res, ngx_uint_t n)
     idx = (s[5] - '0') * 10 + (s[6] - '0');
 
     return (idx < (ngx_int_t) n) ? idx : NGX_ERROR;
+}
+
+
+/*
+ * The first input not yet matched whose URL the result names (the service
+ * may add white space around it, as its documentation shows), or NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_qocr_result_url_index(cJSON *res, ngx_qocr_ctx_t *ctx, cJSON **by_index)
+{
+    u_char            *p, *last;
+    cJSON             *u;
+    ngx_uint_t         i;
+    ngx_qocr_image_t  *img;
+
+    u = cJSON_GetObjectItemCaseSensitive(res, "url");
+
+    if (!cJSON_IsString(u)) {
+        return NGX_ERROR;
+    }
+
+    p = (u_char *) u->valuestring;
+    last = p + ngx_strlen(p);
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    while (last > p && (last[-1] == ' ' || last[-1] == '\t')) {
+        last--;
+    }
+
+    img = ctx->images->elts;
+
+    for (i = 0; i < ctx->images->nelts; i++) {
+        if (by_index[i] == NULL
+            && img[i].source.len == (size_t) (last - p)
+            && ngx_strncmp(img[i].source.data, p, last - p) == 0)
+        {
+            return i;
+        }
+    }
+
+    return NGX_ERROR;
 }

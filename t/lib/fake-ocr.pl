@@ -260,7 +260,7 @@ sub handle {
     # the body
 
     my $ct = $h->{'content-type'} ? $h->{'content-type'}[0] : '';
-    my (%fields, @images);
+    my (%fields, @images, $urls);
 
     if ($ct =~ m{^multipart/form-data;\s*boundary=([^;\s]+)$}) {
         my $parts = parse_multipart($r->{body}, $1);
@@ -269,13 +269,44 @@ sub handle {
         for my $p (@$parts) {
             if (defined $p->{filename}) {
                 return code_reply($c, 21, 'invalid parameter')
-                    unless $p->{name} =~ /^image/;
+                    unless $kind eq 'namecard' ? $p->{name} =~ /^image/
+                                               : $p->{name} eq 'image';
                 push @images, $p;
 
             } else {
                 $fields{$p->{name}} = $p->{data};
             }
         }
+
+    } elsif ($ct eq 'application/json') {
+        my $j = eval { JSON::PP->new->utf8->decode($r->{body}) };
+        return code_reply($c, 3, 'bad request') unless ref $j eq 'HASH';
+
+        for my $k (qw(appid bucket)) {
+            return code_reply($c, 21, 'invalid parameter')
+                if defined $j->{$k} && ref $j->{$k};
+            $fields{$k} = $j->{$k} if defined $j->{$k};
+        }
+
+        $fields{ret_image} = $j->{ret_image} if defined $j->{ret_image};
+
+        if ($kind eq 'namecard') {
+            return code_reply($c, 21, 'invalid parameter')
+                unless ref $j->{url_list} eq 'ARRAY';
+            $urls = $j->{url_list};
+
+        } else {
+            return code_reply($c, 21, 'invalid parameter')
+                if ref $j->{url};
+            $urls = defined $j->{url} ? [ $j->{url} ] : [];
+        }
+
+        return code_reply($c, 17, 'url is empty')
+            if grep { !defined || ref || $_ eq '' } @$urls;
+
+        # images the URLs stand for: their text carries the markers
+        @images = map { my $u = $_; utf8::encode($u);
+                        { name => 'url', url => $_, data => $u } } @$urls;
 
     } else {
         return code_reply($c, 3, 'bad request');
@@ -295,11 +326,14 @@ sub handle {
     return code_reply($c, 21, 'invalid parameter') unless $ret =~ /^[01]$/;
 
     return code_reply($c, 18, 'no image or url') unless @images;
-    return code_reply($c, 19, 'too many images') if @images > 20;
+    return code_reply($c, 19, 'too many images')
+        if @images > ($kind eq 'namecard' ? 20 : 1);
 
     for (@images) {
         return code_reply($c, 20, 'image too large')
-            if length($_->{data}) > 1024 * 1024;
+            if !defined $_->{url}
+               && length($_->{data}) > ($kind eq 'namecard' ? 1024 * 1024
+                                                            : 6 * 1024 * 1024);
     }
 
     # what the images ask for
@@ -319,11 +353,16 @@ sub handle {
                      retry_after => $rcode == 15);
     }
 
-    # results, sorted by part name as strings, as the service does
+    return bankcard($c, $images[0], %o) if $kind eq 'bankcard';
+
+    # results, sorted by part name as strings, as the service does (URL
+    # results keep the list's order)
 
     my @results;
 
-    for my $img (sort { $a->{name} cmp $b->{name} } @images) {
+    for my $img (defined $urls ? @images
+                               : sort { $a->{name} cmp $b->{name} } @images)
+    {
         next if markers($img->{data})->{drop};
         push @results, namecard_result($img, $ret);
     }
@@ -355,7 +394,8 @@ sub namecard_result {
     my ($img, $ret) = @_;
     my $m = markers($img->{data});
 
-    my $r = { filename => $img->{filename} };
+    my $r = defined $img->{url} ? { url => " $img->{url}" }
+                                : { filename => $img->{filename} };
 
     if (length($img->{data}) == 0) {
         return { %$r, code => -1300, message => 'image empty' };
@@ -377,8 +417,62 @@ sub namecard_result {
 
     $d->{uin_confidence} = $m->{uin_conf} + 0 if defined $m->{uin_conf};
     $d->{image} = encode_base64($img->{data}, '') if $ret;
+    $d->{name} = $img->{url} if defined $img->{url} && !defined $m->{name};
 
     return { %$r, code => 0, message => 'success', data => $d };
+}
+
+
+# the bank card reply of seed 002: one image, items by name
+
+sub bankcard {
+    my ($c, $img, %o) = @_;
+    my $m = markers($img->{data});
+
+    if (length($img->{data}) == 0) {
+        return reply($c, '200 OK', { code => -1300, message => 'image empty' },
+                     %o);
+    }
+
+    if (defined $m->{code}) {
+        return reply($c, '200 OK', { code => $m->{code} + 0,
+                                     message => "code $m->{code}" }, %o);
+    }
+
+    my @items = (
+        ["\x{5361}\x{53f7}", $m->{number} // '6225 8888 8888 8888',
+         [28, 101, 244, 22], 0.954],
+        ["\x{5361}\x{7c7b}\x{578b}", "\x{8d37}\x{8bb0}\x{5361}",
+         [10, 10, 10, 10], 0.93],
+        ["\x{5361}\x{540d}\x{5b57}", $m->{card_name} // 'Great Wall Card',
+         [10, 30, 10, 10], 0.92],
+        ["\x{94f6}\x{884c}\x{4fe1}\x{606f}",
+         $m->{bank} // "\x{4e2d}\x{56fd}\x{94f6}\x{884c}(01040000)",
+         [10, 50, 10, 10], 0.91],
+        ["\x{6709}\x{6548}\x{671f}", '08/2028', [117, 137, 55, 14], 0.928],
+        ["\x{5176}\x{4ed6}", 'ignored', [0, 0, 1, 1], 0.5],
+    );
+
+    # items=0,2: only those
+    if (defined $m->{items}) {
+        my %keep = map { $_ => 1 } split /,/, $m->{items};
+        @items = @items[ grep { $keep{$_} } 0 .. $#items ];
+    }
+
+    my $data = {
+        code => 0, message => 'OK',
+        data => {
+            session_id => '10000011579925413',
+            items => [ map { {
+                item => $_->[0], itemstring => $_->[1],
+                itemcoord => { x => $_->[2][0], y => $_->[2][1],
+                               width => $_->[2][2], height => $_->[2][3] },
+                itemconf => $_->[3], coords => [], words => [],
+                candword => [] } } @items ],
+        },
+    };
+
+    return reply($c, '200 OK', $data, %o);
 }
 
 
