@@ -42,7 +42,7 @@ ASAN_LD_OPT := -fsanitize=address,undefined
 
 BUILD_PKGS  := nginx nginx-dev libssl-dev libcjson-dev libpcre2-dev dpkg-dev \
                zlib1g-dev
-TEST_PKGS   := curl perl
+TEST_PKGS   := curl perl openssl ca-certificates libio-socket-ssl-perl
 ASAN_PKGS   := clang-14 libclang-rt-14-dev libfuzzer-14-dev
 
 APT_INSTALL = missing=; for p in $(1); do \
@@ -147,7 +147,7 @@ soak: $(MODULE)
 
 # fuzzers: libFuzzer over the module's parsers, with the sanitizer build
 
-FUZZERS      := multipart reply sign
+FUZZERS      := multipart urls reply sign
 FUZZ_BINS    := $(FUZZERS:%=$(BUILD)/fuzz/fuzz-%)
 FUZZ_SECONDS ?= 60
 

@@ -65,6 +65,7 @@ typedef enum {
 
 
 #define NGX_QOCR_NO_CODE           NGX_MAX_INT_T_VALUE
+#define NGX_QOCR_RATE_LIMITED_CODE 15
 
 
 typedef struct {
@@ -74,6 +75,8 @@ typedef struct {
     ngx_http_upstream_conf_t    upstream;
     ngx_str_t                   host;       /* Host header */
     ngx_str_t                   uri;        /* request path */
+    ngx_uint_t                  ssl;        /* qocr_pass https:// */
+    ngx_str_t                   ssl_trusted_certificate;
 
     ngx_str_t                   appid;
     ngx_str_t                   bucket;
@@ -152,6 +155,7 @@ typedef struct {
     unsigned                    connection_close:1;
     unsigned                    got_bytes:1;
     unsigned                    header_done:1;
+    unsigned                    body_done:1;
     unsigned                    complete:1;
     unsigned                    extra:1;    /* bytes after the body */
 
@@ -200,6 +204,8 @@ ngx_int_t ngx_qocr_body_slice(ngx_pool_t *pool, ngx_chain_t *body,
     ngx_log_t *log);
 const char *ngx_qocr_image_type(u_char *p, size_t n, ngx_str_t *type,
     ngx_str_t *ext);
+ngx_int_t ngx_qocr_parse_url_json(ngx_pool_t *pool, u_char *body, size_t len,
+    ngx_uint_t max_images, ngx_qocr_ctx_t *ctx);
 
 /* ngx_qocr_multipart.c */
 ngx_int_t ngx_qocr_multipart_boundary(ngx_str_t *content_type,
@@ -213,6 +219,8 @@ ngx_int_t ngx_qocr_multipart_finish(ngx_qocr_multipart_t *mp);
 /* ngx_qocr_request.c */
 ngx_int_t ngx_qocr_create_request(ngx_http_request_t *r);
 ngx_int_t ngx_qocr_reinit_request(ngx_http_request_t *r);
+ngx_int_t ngx_qocr_url_json(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
+    ngx_qocr_loc_conf_t *qlcf, ngx_str_t *out);
 
 /* ngx_qocr_sign.c */
 ngx_int_t ngx_qocr_sign(ngx_str_t *secret_key, ngx_str_t *plain,
@@ -237,6 +245,7 @@ void ngx_qocr_abort_request(ngx_http_request_t *r);
 void ngx_qocr_finalize_request(ngx_http_request_t *r, ngx_int_t rc);
 
 /* ngx_qocr_response.c */
+ngx_int_t ngx_qocr_reply_code(ngx_qocr_reply_t *reply);
 ngx_int_t ngx_qocr_normalize(ngx_pool_t *pool, ngx_log_t *log,
     ngx_qocr_ctx_t *ctx, ngx_str_t *out, ngx_uint_t *status);
 

@@ -21,7 +21,7 @@ static ngx_int_t ngx_qocr_parse_raw(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx);
 static ngx_int_t ngx_qocr_parse_urls(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf);
-static ngx_int_t ngx_qocr_add_url(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
+static ngx_int_t ngx_qocr_add_url(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
     cJSON *u, const char **bad);
 static ngx_int_t ngx_qocr_check_images(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf);
@@ -114,11 +114,7 @@ static ngx_int_t
 ngx_qocr_parse_urls(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     ngx_qocr_loc_conf_t *qlcf)
 {
-    u_char      *body;
-    cJSON       *json, *url, *urls, *u;
-    ngx_int_t    rc;
-    ngx_uint_t   n;
-    const char  *bad;
+    u_char  *body;
 
     if (ctx->body_size > NGX_QOCR_URL_BODY_MAX) {
         ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST,
@@ -139,7 +135,27 @@ ngx_qocr_parse_urls(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    json = cJSON_ParseWithLength((char *) body, (size_t) ctx->body_size);
+    return ngx_qocr_parse_url_json(r->pool, body, (size_t) ctx->body_size,
+                                   qlcf->max_images, ctx);
+}
+
+
+/*
+ * The JSON body of URL input, as a plain function over a buffer (and so
+ * fuzzed on its own): fills ctx->images with the URLs as sources, or sets
+ * the error and returns NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_qocr_parse_url_json(ngx_pool_t *pool, u_char *body, size_t len,
+    ngx_uint_t max_images, ngx_qocr_ctx_t *ctx)
+{
+    cJSON       *json, *url, *urls, *u;
+    ngx_int_t    rc;
+    ngx_uint_t   n;
+    const char  *bad;
+
+    json = cJSON_ParseWithLength((char *) body, len);
 
     if (!cJSON_IsObject(json)) {
         cJSON_Delete(json);
@@ -176,12 +192,12 @@ ngx_qocr_parse_urls(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
         goto done;
     }
 
-    if (n > qlcf->max_images) {
+    if (n > max_images) {
         ngx_qocr_set_error(ctx, NGX_QOCR_TOO_MANY_IMAGES, NULL, 0);
         goto done;
     }
 
-    ctx->images = ngx_array_create(r->pool, n, sizeof(ngx_qocr_image_t));
+    ctx->images = ngx_array_create(pool, n, sizeof(ngx_qocr_image_t));
     if (ctx->images == NULL) {
         goto done;
     }
@@ -193,12 +209,12 @@ ngx_qocr_parse_urls(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     }
 
     cJSON_ArrayForEach(u, urls) {
-        if (ngx_qocr_add_url(r, ctx, u, &bad) != NGX_OK) {
+        if (ngx_qocr_add_url(pool, ctx, u, &bad) != NGX_OK) {
             goto refused;
         }
     }
 
-    if (url && ngx_qocr_add_url(r, ctx, url, &bad) != NGX_OK) {
+    if (url && ngx_qocr_add_url(pool, ctx, url, &bad) != NGX_OK) {
         goto refused;
     }
 
@@ -220,7 +236,7 @@ done:
 
 
 static ngx_int_t
-ngx_qocr_add_url(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx, cJSON *u,
+ngx_qocr_add_url(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, cJSON *u,
     const char **bad)
 {
     u_char            *p, *last;
@@ -281,7 +297,7 @@ ngx_qocr_add_url(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx, cJSON *u,
     ngx_memzero(img, sizeof(ngx_qocr_image_t));
 
     img->source.len = len;
-    img->source.data = ngx_pnalloc(r->pool, len + 1);
+    img->source.data = ngx_pnalloc(pool, len + 1);
     if (img->source.data == NULL) {
         *bad = NULL;
         return NGX_ERROR;

@@ -32,6 +32,22 @@ static char *ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_qocr_set_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_qocr_check_chars(ngx_conf_t *cf, void *post, void *data);
+#if (NGX_HTTP_SSL)
+static ngx_int_t ngx_qocr_set_ssl(ngx_conf_t *cf, ngx_qocr_loc_conf_t *qlcf);
+#endif
+
+
+static ngx_conf_bitmask_t  ngx_qocr_next_upstream_masks[] = {
+    { ngx_string("error"), NGX_HTTP_UPSTREAM_FT_ERROR },
+    { ngx_string("timeout"), NGX_HTTP_UPSTREAM_FT_TIMEOUT },
+    { ngx_string("http_429"), NGX_HTTP_UPSTREAM_FT_HTTP_429 },
+    { ngx_string("http_5xx"), NGX_HTTP_UPSTREAM_FT_HTTP_500
+                              |NGX_HTTP_UPSTREAM_FT_HTTP_502
+                              |NGX_HTTP_UPSTREAM_FT_HTTP_503
+                              |NGX_HTTP_UPSTREAM_FT_HTTP_504 },
+    { ngx_string("off"), NGX_HTTP_UPSTREAM_FT_OFF },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_conf_post_handler_pt  ngx_qocr_check_chars_p =
@@ -144,6 +160,52 @@ static ngx_command_t  ngx_qocr_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_qocr_loc_conf_t, upstream.read_timeout),
       NULL },
+
+    { ngx_string("qocr_next_upstream"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_conf_set_bitmask_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, upstream.next_upstream),
+      &ngx_qocr_next_upstream_masks },
+
+    { ngx_string("qocr_next_upstream_tries"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, upstream.next_upstream_tries),
+      NULL },
+
+#if (NGX_HTTP_SSL)
+
+    { ngx_string("qocr_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, upstream.ssl_verify),
+      NULL },
+
+    { ngx_string("qocr_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, ssl_trusted_certificate),
+      NULL },
+
+    { ngx_string("qocr_ssl_server_name"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, upstream.ssl_server_name),
+      NULL },
+
+    { ngx_string("qocr_ssl_name"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, upstream.ssl_name),
+      NULL },
+
+#endif
 
     { ngx_string("qocr_max_response_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -293,6 +355,15 @@ ngx_qocr_body_handler(ngx_http_request_t *r)
     u = r->upstream;
 
     ngx_str_set(&u->schema, "http://");
+
+#if (NGX_HTTP_SSL)
+    if (qlcf->upstream.ssl) {
+        u->ssl = 1;
+        u->ssl_name = qlcf->host;
+        ngx_str_set(&u->schema, "https://");
+    }
+#endif
+
     u->output.tag = (ngx_buf_tag_t) &ngx_http_qocr_module;
     u->conf = &qlcf->upstream;
     u->buffering = 0;
@@ -437,6 +508,9 @@ ngx_qocr_create_loc_conf(ngx_conf_t *cf)
      *     conf->secret_id = { 0, NULL };
      *     conf->secret_key = { 0, NULL };
      *     conf->credentials = { 0, NULL };
+     *     conf->ssl = 0;
+     *     conf->ssl_trusted_certificate = { 0, NULL };
+     *     conf->upstream.next_upstream = 0;
      */
 
     conf->sign_ttl = NGX_CONF_UNSET;
@@ -454,6 +528,13 @@ ngx_qocr_create_loc_conf(ngx_conf_t *cf)
     conf->upstream.read_timeout = NGX_CONF_UNSET_MSEC;
     conf->upstream.next_upstream_timeout = NGX_CONF_UNSET_MSEC;
     conf->upstream.buffer_size = NGX_CONF_UNSET_SIZE;
+
+#if (NGX_HTTP_SSL)
+    conf->upstream.ssl_session_reuse = NGX_CONF_UNSET;
+    conf->upstream.ssl_name = NGX_CONF_UNSET_PTR;
+    conf->upstream.ssl_server_name = NGX_CONF_UNSET;
+    conf->upstream.ssl_verify = NGX_CONF_UNSET;
+#endif
 
     /* the hardcoded values, as in nginx's memcached module */
     conf->upstream.cyclic_temp_file = 0;
@@ -504,21 +585,52 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->upstream.buffer_size,
                               (size_t) ngx_pagesize);
 
-    /*
-     * An OCR call is idempotent: the same image gives the same answer, so a
-     * request may go to the next server after it was sent (the first call
-     * may then be billed too).
-     */
+    ngx_conf_merge_bitmask_value(conf->upstream.next_upstream,
+                                 prev->upstream.next_upstream,
+                                 (NGX_CONF_BITMASK_SET
+                                  |NGX_HTTP_UPSTREAM_FT_ERROR));
 
-    conf->upstream.next_upstream = NGX_CONF_BITMASK_SET
-                                   |NGX_HTTP_UPSTREAM_FT_ERROR
-                                   |NGX_HTTP_UPSTREAM_FT_NON_IDEMPOTENT;
+    if (conf->upstream.next_upstream & NGX_HTTP_UPSTREAM_FT_OFF) {
+        conf->upstream.next_upstream = NGX_CONF_BITMASK_SET
+                                       |NGX_HTTP_UPSTREAM_FT_OFF;
+
+    } else {
+        /*
+         * An OCR call is idempotent: the same image gives the same answer,
+         * so a request may go to the next server after it was sent (the
+         * first call may then be billed too).
+         */
+
+        conf->upstream.next_upstream |= NGX_HTTP_UPSTREAM_FT_NON_IDEMPOTENT;
+    }
+
+    if (conf->upstream.next_upstream_tries == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"qocr_next_upstream_tries\" must be at least 1");
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->upstream.upstream == NULL) {
         conf->upstream.upstream = prev->upstream.upstream;
         conf->host = prev->host;
         conf->uri = prev->uri;
+        conf->ssl = prev->ssl;
     }
+
+#if (NGX_HTTP_SSL)
+
+    ngx_conf_merge_value(conf->upstream.ssl_session_reuse,
+                         prev->upstream.ssl_session_reuse, 1);
+    ngx_conf_merge_ptr_value(conf->upstream.ssl_name,
+                             prev->upstream.ssl_name, NULL);
+    ngx_conf_merge_value(conf->upstream.ssl_server_name,
+                         prev->upstream.ssl_server_name, 1);
+    ngx_conf_merge_value(conf->upstream.ssl_verify,
+                         prev->upstream.ssl_verify, 1);
+    ngx_conf_merge_str_value(conf->ssl_trusted_certificate,
+                             prev->ssl_trusted_certificate, "");
+
+#endif
 
     ngx_conf_merge_str_value(conf->appid, prev->appid, "");
     ngx_conf_merge_str_value(conf->bucket, prev->bucket, "");
@@ -596,6 +708,14 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+#if (NGX_HTTP_SSL)
+
+    if (conf->ssl && ngx_qocr_set_ssl(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+#endif
+
     if (conf->uri.len == 0) {
         if (conf->kind == NGX_QOCR_BANKCARD) {
             ngx_str_set(&conf->uri, "/ocr/bankcard");
@@ -672,6 +792,7 @@ ngx_qocr_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_qocr_loc_conf_t *qlcf = conf;
 
     u_char     *p, *last;
+    size_t      skip;
     ngx_str_t  *value;
     ngx_url_t   u;
 
@@ -681,29 +802,39 @@ ngx_qocr_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (value[1].len > 8
-        && ngx_strncasecmp(value[1].data, (u_char *) "https://", 8) == 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"qocr_pass\" does not support https:// yet: "
-                           "use http://");
-        return NGX_CONF_ERROR;
-    }
-
-    if (value[1].len <= 7
-        || ngx_strncasecmp(value[1].data, (u_char *) "http://", 7) != 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid URL \"%V\" in \"qocr_pass\": "
-                           "http://host[:port][/path] expected", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
     ngx_memzero(&u, sizeof(ngx_url_t));
 
-    u.url.data = value[1].data + 7;
-    u.url.len = value[1].len - 7;
-    u.default_port = 80;
+    if (value[1].len > 7
+        && ngx_strncasecmp(value[1].data, (u_char *) "http://", 7) == 0)
+    {
+        skip = 7;
+        u.default_port = 80;
+
+    } else if (value[1].len > 8
+               && ngx_strncasecmp(value[1].data, (u_char *) "https://", 8)
+                  == 0)
+    {
+#if (NGX_HTTP_SSL)
+        skip = 8;
+        u.default_port = 443;
+        qlcf->ssl = 1;
+#else
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"qocr_pass\" https:// needs nginx built with "
+                           "SSL support");
+        return NGX_CONF_ERROR;
+#endif
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid URL \"%V\" in \"qocr_pass\": "
+                           "http(s)://host[:port][/path] expected",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    u.url.data = value[1].data + skip;
+    u.url.len = value[1].len - skip;
     u.uri_part = 1;
     u.no_resolve = 1;
 
@@ -923,6 +1054,82 @@ failed:
 
     return NGX_CONF_ERROR;
 }
+
+
+#if (NGX_HTTP_SSL)
+
+/*
+ * TLS to the OCR service, as nginx's grpc module sets it up: TLS 1.2 and
+ * 1.3, sessions reused, the certificate verified by default against the
+ * system's CA store (or qocr_ssl_trusted_certificate) and the name of
+ * qocr_ssl_name or the qocr_pass host.
+ */
+
+static ngx_int_t
+ngx_qocr_set_ssl(ngx_conf_t *cf, ngx_qocr_loc_conf_t *qlcf)
+{
+    ngx_str_t            ciphers;
+    ngx_pool_cleanup_t  *cln;
+
+    qlcf->upstream.ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (qlcf->upstream.ssl == NULL) {
+        return NGX_ERROR;
+    }
+
+    qlcf->upstream.ssl->log = cf->log;
+
+    if (ngx_ssl_create(qlcf->upstream.ssl,
+                       NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(qlcf->upstream.ssl);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = qlcf->upstream.ssl;
+
+    ngx_str_set(&ciphers, "DEFAULT");
+
+    if (ngx_ssl_ciphers(cf, qlcf->upstream.ssl, &ciphers, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (qlcf->upstream.ssl_verify) {
+        if (ngx_ssl_trusted_certificate(cf, qlcf->upstream.ssl,
+                                        &qlcf->ssl_trusted_certificate, 9)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (qlcf->ssl_trusted_certificate.len == 0
+            && SSL_CTX_set_default_verify_paths(qlcf->upstream.ssl->ctx)
+               != 1)
+        {
+            ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                          "qocr: the system's CA store cannot be loaded "
+                          "for qocr_ssl_verify");
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_ssl_client_session_cache(cf, qlcf->upstream.ssl,
+                                     qlcf->upstream.ssl_session_reuse)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+#endif
 
 
 /*

@@ -28,8 +28,6 @@ static ngx_int_t ngx_qocr_build_chain(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf, ngx_uint_t in_memory);
 static ngx_int_t ngx_qocr_build_url_chain(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf);
-static ngx_int_t ngx_qocr_url_json(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
-    ngx_qocr_loc_conf_t *qlcf, ngx_str_t *out);
 static u_char *ngx_qocr_part_header(u_char *p, ngx_str_t *boundary,
     ngx_qocr_ctx_t *ctx, ngx_uint_t i);
 static size_t ngx_qocr_part_header_len(ngx_str_t *boundary,
@@ -336,7 +334,7 @@ ngx_qocr_build_url_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_qocr_url_json(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
     ngx_qocr_loc_conf_t *qlcf, ngx_str_t *out)
 {

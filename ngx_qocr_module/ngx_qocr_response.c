@@ -118,6 +118,29 @@ ngx_qocr_normalize(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
 }
 
 
+/*
+ * The top-level code of a complete reply, or NGX_QOCR_NO_CODE: for the
+ * decision to try the next server, before the reply is normalized.
+ */
+
+ngx_int_t
+ngx_qocr_reply_code(ngx_qocr_reply_t *reply)
+{
+    cJSON      *json;
+    ngx_int_t   code;
+
+    json = cJSON_ParseWithLength((char *) reply->data, reply->len);
+
+    if (ngx_qocr_code(json, &code) != NGX_OK) {
+        code = NGX_QOCR_NO_CODE;
+    }
+
+    cJSON_Delete(json);
+
+    return code;
+}
+
+
 static void
 ngx_qocr_request_error(ngx_log_t *log, ngx_qocr_ctx_t *ctx, ngx_int_t code)
 {

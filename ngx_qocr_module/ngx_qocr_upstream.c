@@ -3,10 +3,14 @@
  * ngx_qocr: the upstream callbacks (ngx_http_upstream, as nginx's memcached
  * and grpc modules use it).
  *
- * process_header and the input filter feed the OCR service's reply to the
- * parsers of ngx_qocr_reply.c; nothing of the reply goes to the client as
- * is: the filter in ngx_qocr_output.c answers with the normalized JSON once
- * the whole reply is known.
+ * process_header feeds the OCR service's reply to the parsers of
+ * ngx_qocr_reply.c: the header and, when its length is known (Content-Length
+ * or chunked), the body too, so that nginx's own next-upstream logic can
+ * act on the reply's code (code 15, rate limited, counts as HTTP 429 for
+ * "qocr_next_upstream http_429").  A body ended by the server closing is
+ * read by the input filter.  Nothing of the reply goes to the client as is:
+ * the filter in ngx_qocr_output.c answers with the normalized JSON once the
+ * whole reply is known.
  */
 
 
@@ -25,6 +29,7 @@ ngx_qocr_process_header(ngx_http_request_t *r)
     ngx_int_t             rc;
     const char           *error;
     ngx_qocr_ctx_t       *ctx;
+    ngx_qocr_reply_t     *reply;
     ngx_http_upstream_t  *u;
     ngx_qocr_loc_conf_t  *qlcf;
 
@@ -35,18 +40,55 @@ ngx_qocr_process_header(ngx_http_request_t *r)
 
     qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
     u = r->upstream;
+    reply = &ctx->reply;
 
-    rc = ngx_qocr_reply_parse_header(r, &ctx->reply, &u->buffer,
-                                     qlcf->max_response_size, &error);
+    if (!reply->header_done) {
+        rc = ngx_qocr_reply_parse_header(r, reply, &u->buffer,
+                                         qlcf->max_response_size, &error);
 
-    if (ctx->reply.status.code && u->state && u->state->status == 0) {
-        u->state->status = ctx->reply.status.code;
+        if (reply->status.code && u->state && u->state->status == 0) {
+            u->state->status = reply->status.code;
+        }
+
+        switch (rc) {
+
+        case NGX_AGAIN:
+            return NGX_AGAIN;
+
+        case NGX_ERROR:
+            if (error == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_qocr_invalid_reply(r, ctx, error);
+            return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+
+        case NGX_DECLINED:
+            /* the filter answers with the error: the body is not read */
+            ngx_qocr_reply_too_large(r, ctx);
+            goto done;
+        }
+
+        if (!reply->is_chunked && reply->remaining == -1) {
+            /* ended by the server closing: the input filter reads it */
+            goto done;
+        }
     }
+
+    rc = ngx_qocr_reply_parse_body(r, reply, &u->buffer,
+                                   qlcf->max_response_size, &error);
 
     switch (rc) {
 
     case NGX_AGAIN:
+        /* the bytes were taken: the buffer is free for the next ones */
+        u->buffer.pos = u->buffer.start;
+        u->buffer.last = u->buffer.start;
         return NGX_AGAIN;
+
+    case NGX_DECLINED:
+        ngx_qocr_reply_too_large(r, ctx);
+        goto done;
 
     case NGX_ERROR:
         if (error == NULL) {
@@ -55,14 +97,27 @@ ngx_qocr_process_header(ngx_http_request_t *r)
 
         ngx_qocr_invalid_reply(r, ctx, error);
         return NGX_HTTP_UPSTREAM_INVALID_HEADER;
-
-    case NGX_DECLINED:
-        /* the filter answers with the error: the body is not read */
-        ngx_qocr_reply_too_large(r, ctx);
-        break;
     }
 
-    u->headers_in.status_n = ctx->reply.status.code;
+    /* NGX_DONE: what may follow the body is left for the input filter */
+
+    reply->body_done = 1;
+
+    if ((qlcf->upstream.next_upstream & NGX_HTTP_UPSTREAM_FT_HTTP_429)
+        && u->peer.tries > 1
+        && ngx_qocr_reply_code(reply) == NGX_QOCR_RATE_LIMITED_CODE)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "qocr: the OCR service is rate limiting (code %d), "
+                      "trying the next server", NGX_QOCR_RATE_LIMITED_CODE);
+
+        u->headers_in.status_n = NGX_HTTP_TOO_MANY_REQUESTS;
+        return NGX_OK;
+    }
+
+done:
+
+    u->headers_in.status_n = reply->status.code;
 
     return NGX_OK;
 }
@@ -85,17 +140,23 @@ ngx_qocr_input_filter_init(void *data)
         return NGX_OK;
     }
 
-    if (ctx->reply.is_chunked) {
-        /* not -1: a connection closed before the last chunk is an error */
-        u->length = 1;
+    if (ctx->reply.body_done) {
+        /* read whole by process_header; what follows it is dropped */
+        u->length = 0;
+        u->keepalive = !ctx->reply.connection_close && !ctx->reply.extra
+                       && u->buffer.pos == u->buffer.last;
 
-    } else {
-        u->length = ctx->reply.content_length;
+        if (!u->keepalive && u->buffer.pos != u->buffer.last) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "qocr: the OCR service sent data after its reply");
+        }
+
+        return NGX_OK;
     }
 
-    if (u->length == 0) {
-        u->keepalive = !ctx->reply.connection_close;
-    }
+    /* a body ended by the server closing */
+
+    u->length = -1;
 
     return NGX_OK;
 }
@@ -128,43 +189,17 @@ ngx_qocr_input_filter(void *data, ssize_t bytes)
         return NGX_OK;
     }
 
+    /* a body ended by the server closing: every byte is the body */
+
     rc = ngx_qocr_reply_parse_body(r, &ctx->reply, b, qlcf->max_response_size,
                                    &error);
     b->pos = b->last;
 
-    switch (rc) {
-
-    case NGX_DONE:
-        u->length = 0;
-        u->keepalive = !ctx->reply.connection_close && !ctx->reply.extra;
-
-        if (ctx->reply.extra) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "qocr: the OCR service sent data after its reply");
-        }
-
-        break;
-
-    case NGX_AGAIN:
-        if (!ctx->reply.is_chunked && ctx->reply.remaining != -1) {
-            u->length = ctx->reply.remaining;
-        }
-
-        break;
-
-    case NGX_DECLINED:
+    if (rc == NGX_DECLINED) {
         ngx_qocr_reply_too_large(r, ctx);
-        break;
 
-    default: /* NGX_ERROR */
-        if (error == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_qocr_invalid_reply(r, ctx, error);
-        u->length = 0;
-        u->keepalive = 0;
-        break;
+    } else if (rc == NGX_ERROR) {
+        return NGX_ERROR;
     }
 
     return NGX_OK;

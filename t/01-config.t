@@ -52,10 +52,23 @@ fails_with(conf(qocr_secret_key => undef), qr/credentials are missing/,
 
 fails_with(conf(qocr => 'passport'), qr/invalid value "passport" in "qocr"/,
            'unknown kind');
-fails_with(conf(qocr_pass => 'https://127.0.0.1:1'),
-           qr/does not support https:\/\/ yet/, 'https for now');
+($ok, $out) = $t->nginx_test(conf(qocr_pass => 'https://127.0.0.1:1',
+                                   qocr_ssl_name => 'ocr.test',
+                                   qocr_next_upstream => 'error timeout '
+                                                         . 'http_429 http_5xx',
+                                   qocr_next_upstream_tries => 3));
+ok($ok, 'https://, qocr_ssl_name and the retry directives pass nginx -t')
+    or diag($out);
+fails_with(conf(qocr_pass => 'https://127.0.0.1:1',
+                qocr_ssl_trusted_certificate => '/nonexistent/ca.pem'),
+           qr/SSL_CTX_load_verify_locations\("\/nonexistent\/ca.pem"\) failed/,
+           'a trusted certificate file that is not there');
+fails_with(conf(qocr_next_upstream => 'http_404'),
+           qr/invalid value "http_404"/, 'an unknown next-upstream case');
+fails_with(conf(qocr_next_upstream_tries => 0),
+           qr/"qocr_next_upstream_tries" must be at least 1/, 'zero tries');
 fails_with(conf(qocr_pass => 'ftp://127.0.0.1:1'),
-           qr/invalid URL "ftp:\/\/127.0.0.1:1" in "qocr_pass"/, 'ftp URL');
+           qr/invalid URL "ftp:\/\/127.0.0.1:1" in "qocr_pass": http\(s\):\/\//, 'ftp URL');
 fails_with(conf(qocr_max_images => 0), qr/"qocr_max_images" must be 1 to 20/,
            'zero images');
 fails_with(conf(qocr_max_images => 21), qr/"qocr_max_images" must be 1 to 20/,

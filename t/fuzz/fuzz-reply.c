@@ -3,10 +3,11 @@
  * Fuzzes the OCR service's reply: the HTTP/1.x status line and headers, the
  * body (Content-Length, chunked, or ended by closing), read in pieces as
  * from a socket into a buffer of nginx's upstream buffer size, then the
- * JSON normalized for a request of 1 to 20 images.  The output must be
- * valid JSON.
+ * JSON normalized for a request of 1 to 20 images or URLs, namecard or
+ * bank card.  The output must be valid JSON with one result per input.
  *
- * Input: one byte (the number of images and the piece size), the reply.
+ * Input: one byte (the number of images and the piece size), one byte
+ * (bit 0: bank card; bit 1: URL input), the reply.
  */
 
 
@@ -29,7 +30,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void
 qocr_fuzz_normalize(ngx_pool_t *pool, ngx_qocr_reply_t *reply,
-    ngx_uint_t nimages)
+    ngx_uint_t nimages, ngx_uint_t mode)
 {
     cJSON             *json;
     ngx_str_t          out;
@@ -39,9 +40,14 @@ qocr_fuzz_normalize(ngx_pool_t *pool, ngx_qocr_reply_t *reply,
 
     ngx_memzero(&ctx, sizeof(ngx_qocr_ctx_t));
 
-    ctx.kind = NGX_QOCR_NAMECARD;
+    ctx.kind = (mode & 1) ? NGX_QOCR_BANKCARD : NGX_QOCR_NAMECARD;
+    ctx.url_input = (mode & 2) ? 1 : 0;
     ctx.upstream_code = NGX_QOCR_NO_CODE;
     ctx.reply = *reply;
+
+    if (ctx.kind == NGX_QOCR_BANKCARD) {
+        nimages = 1;
+    }
 
     ctx.images = ngx_array_create(pool, nimages, sizeof(ngx_qocr_image_t));
     if (ctx.images == NULL) {
@@ -56,7 +62,19 @@ qocr_fuzz_normalize(ngx_pool_t *pool, ngx_qocr_reply_t *reply,
 
         ngx_memzero(img, sizeof(ngx_qocr_image_t));
 
-        if (i % 2) {
+        if (ctx.url_input) {
+            /* the fake service's URLs: a.example/0 .. a.example/19 */
+            img->source.data = ngx_pnalloc(pool, 32);
+            if (img->source.data == NULL) {
+                return;
+            }
+
+            img->source.len = ngx_sprintf(img->source.data,
+                                          "http://a.example/%ui%Z", i)
+                              - img->source.data - 1;
+            img->has_source = 1;
+
+        } else if (i % 2) {
             ngx_str_set(&img->source, "card.jpg");
             img->has_source = 1;
         }
@@ -101,20 +119,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t               piece, n;
     ngx_buf_t            b, in;
     ngx_int_t            rc;
-    ngx_uint_t           nimages;
+    ngx_uint_t           nimages, mode;
     const char          *error;
     ngx_pool_t          *pool;
     ngx_qocr_reply_t     reply;
     ngx_http_request_t  *r;
 
-    if (size < 1) {
+    if (size < 2) {
         return 0;
     }
 
     nimages = (data[0] % 20) + 1;
     piece = (data[0] >> 3) * 37 + 1;
-    data++;
-    size--;
+    mode = data[1];
+    data += 2;
+    size -= 2;
 
     pool = ngx_create_pool(1024, &qocr_fuzz_log);
     if (pool == NULL) {
@@ -197,7 +216,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         || (rc == NGX_AGAIN && !reply.is_chunked && reply.remaining == -1))
     {
         reply.complete = 1;
-        qocr_fuzz_normalize(pool, &reply, nimages);
+        qocr_fuzz_normalize(pool, &reply, nimages, mode);
     }
 
 done:

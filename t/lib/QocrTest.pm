@@ -104,7 +104,10 @@ sub fake {
     if ($pid == 0) {
         exec $^X, "$TOP/t/lib/fake-ocr.pl", '--port', $port,
              '--record', $record, '--secret', "$SECRET_ID:$SECRET_KEY",
-             ($o{reset} ? '--reset' : ());
+             ($o{reset} ? '--reset' : ()),
+             ($o{always} ? ('--always', $o{always}) : ()),
+             ($o{tls} ? ('--tls', $o{tls}) : ()),
+             (map { ('--secret', $_) } @{ $o{secrets} // [] });
         die "exec: $!";
     }
 
@@ -316,18 +319,62 @@ sub records {
 }
 
 
+# the connection (the fake service's count) each recorded request came on
+
+sub connections {
+    my ($self, $name) = @_;
+    my $d = "$self->{dir}/record" . ($name ? "-$name" : '');
+    return map { m{/c(\d+)-r\d+\.req$} ? $1 + 0 : () } sort glob("$d/c*.req");
+}
+
+
 sub accepts {
-    my ($self) = @_;
-    open my $fh, '<', "$self->{dir}/record/accepts" or return 0;
+    my ($self, $name) = @_;
+    my $d = "$self->{dir}/record" . ($name ? "-$name" : '');
+    open my $fh, '<', "$d/accepts" or return 0;
     my @l = <$fh>;
     return scalar @l;
 }
 
 
 sub clear_records {
-    my ($self) = @_;
-    unlink glob("$self->{dir}/record/c*.req");
-    unlink "$self->{dir}/record/accepts";
+    my ($self, $name) = @_;
+    my $d = "$self->{dir}/record" . ($name ? "-$name" : '');
+    unlink glob("$d/c*.req");
+    unlink "$d/accepts";
+}
+
+
+# a test CA and a certificate it signs for "ocr.test" (and 127.0.0.1), made
+# with the openssl command: returns the file names
+#   (ca => ..., cert => ..., key => ...)
+
+sub make_certs {
+    my ($self, $name) = @_;
+    my $d = "$self->{dir}/certs-$name";
+    make_path($d);
+
+    my $ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
+    my $q = '>/dev/null 2>&1';
+
+    system("openssl req -x509 $ec -keyout $d/ca.key -out $d/ca.pem -days 2"
+           . " -subj '/CN=qocr test CA $name' $q") == 0
+        or die "openssl: the CA";
+    system("openssl req $ec -keyout $d/server.key -out $d/server.csr"
+           . " -subj '/CN=ocr.test' $q") == 0
+        or die "openssl: the request";
+
+    open my $fh, '>', "$d/ext" or die $!;
+    print $fh "subjectAltName=DNS:ocr.test,IP:127.0.0.1\n";
+    close $fh;
+
+    system("openssl x509 -req -in $d/server.csr -CA $d/ca.pem"
+           . " -CAkey $d/ca.key -CAcreateserial -out $d/server.pem -days 2"
+           . " -extfile $d/ext $q") == 0
+        or die "openssl: the certificate";
+
+    return (ca => "$d/ca.pem", cert => "$d/server.pem",
+            key => "$d/server.key");
 }
 
 

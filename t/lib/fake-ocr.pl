@@ -5,10 +5,15 @@
 # documents.
 #
 #   fake-ocr.pl --port N --record DIR --secret ID:KEY [--secret ...]
-#               [--reset]
+#               [--reset] [--always MARKERS] [--tls CERT:KEY]
 #
 # With --reset it reads every request, records it, and resets the
-# connection: a server that fails after the request was sent.
+# connection: a server that fails after the request was sent.  --always
+# applies markers (below) to every request, e.g. "rcode=15" or
+# "fault=http500": a server that is rate limiting or failing.  With --tls
+# it speaks HTTPS with that certificate and records, one line per
+# connection in DIR/sni, the SNI name the client sent and whether the TLS
+# session was resumed ("N NAME reused=0|1").
 #
 # It checks what the real service checks: the signature, recomputed here
 # with our own code (missing: code 4, wrong: 5, expired: 9, unknown
@@ -21,7 +26,9 @@
 #        delay=1.5;fault=truncate}
 # Faults: http500 (HTML), http500json (JSON with status 500), nonjson,
 # truncate, reset, chunked, close (body ended by closing), huge (2 MB
-# JSON), badstatus.  drop=1 leaves the image out of the results.
+# JSON), badstatus, trailing (junk after the reply, connection kept),
+# connclose ("Connection: close" sent, connection kept).  drop=1 leaves the
+# image out of the results.
 #
 # Every request is recorded, raw, as DIR/cNNNN-rNNN.req; every accepted
 # connection adds a line to DIR/accepts.
@@ -38,11 +45,26 @@ use POSIX qw(:sys_wait_h);
 use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(sleep);
 
-my ($port, $record, @secrets, $reset_all);
+my ($port, $record, @secrets, $reset_all, $always, $tls);
 
 GetOptions('port=i' => \$port, 'record=s' => \$record,
-           'secret=s' => \@secrets, 'reset' => \$reset_all)
+           'secret=s' => \@secrets, 'reset' => \$reset_all,
+           'always=s' => \$always, 'tls=s' => \$tls)
     or die "usage\n";
+
+my %always = map { split /=/, $_, 2 } split /;/, $always // '';
+my $tls_ctx;
+
+if ($tls) {
+    require IO::Socket::SSL;
+    my ($cert, $key) = split /:/, $tls, 2;
+
+    # one context for every connection, so that its session tickets are
+    # good across the forked children
+    $tls_ctx = IO::Socket::SSL::SSL_Context->new(
+        SSL_server => 1, SSL_cert_file => $cert, SSL_key_file => $key)
+        or die "fake-ocr: TLS: " . IO::Socket::SSL::errstr() . "\n";
+}
 
 my %keys = map { split /:/, $_, 2 } @secrets;
 
@@ -72,11 +94,29 @@ while (1) {
 
     if ($pid == 0) {
         $listen->close;
+        $c = start_tls($c, $conn) or exit 0 if $tls;
         serve($c, $conn);
         exit 0;
     }
 
     $c->close;
+}
+
+
+sub start_tls {
+    my ($c, $n) = @_;
+
+    IO::Socket::SSL->start_SSL($c, SSL_server => 1,
+                               SSL_reuse_ctx => $tls_ctx)
+        or return undef;
+
+    if (open my $fh, '>>', "$record/sni") {
+        print $fh "$n " . ($c->get_servername // '-') . " reused="
+                  . ($c->get_session_reused ? 1 : 0) . "\n";
+        close $fh;
+    }
+
+    return $c;
 }
 
 
@@ -207,10 +247,10 @@ sub reply {
     }
 
     $head .= "Retry-After: 7\r\n" if $o{retry_after};
-    $head .= "Connection: close\r\n" if $close;
+    $head .= "Connection: close\r\n" if $close || $fault eq 'connclose';
 
     print $c $head . "Content-Length: " . length($body) . "\r\n\r\n"
-             . $body;
+             . $body . ($fault eq 'trailing' ? "JUNK" : '');
 
     return !$close;
 }
@@ -478,7 +518,7 @@ sub bankcard {
 
 sub markers {
     my ($data) = @_;
-    my %m;
+    my %m = %always;
 
     if ($data =~ /QOCR\{([^}]*)\}/) {
         for (split /;/, $1) {
