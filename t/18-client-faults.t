@@ -22,8 +22,7 @@ $t->start($t->server($t->qocr_location(
                      . "        client_body_timeout 1s;\n"
                      . "        client_max_body_size 400k;"));
 
-my $master = $t->{nginx_pid};
-chomp(my $worker = `pgrep -P $master | head -1`);
+my $worker = $t->worker_pid;
 ok($worker, "the worker: $worker");
 
 sub fds {
@@ -40,6 +39,15 @@ sub temp_files {
                glob("/proc/$worker/fd/*");
     my @disk = grep { -f } glob("$dir/client_body_temp/*");
     return @open + @disk;
+}
+
+sub wait_for {
+    my ($cond) = @_;
+    for (1 .. 100 * QocrTest::slow()) {
+        return 1 if $cond->();
+        sleep 0.05;
+    }
+    return 0;
 }
 
 sub settle {
@@ -77,8 +85,8 @@ my $s = connect_nginx();
 syswrite($s, "POST /ocr/namecard HTTP/1.1\r\nHost: x\r\nContent-Type: $type\r\n"
              . "Content-Length: " . length($body) . "\r\n\r\n"
              . substr($body, 0, 100000));
-sleep 0.3;
-ok(temp_files() > 0, 'mid-upload: the body is spooling to a temp file');
+ok(wait_for(sub { temp_files() > 0 }),
+   'mid-upload: the body is spooling to a temp file');
 close $s;
 
 ok(settle($base), 'mid-upload abort: file descriptors back, temp file gone')
@@ -93,19 +101,23 @@ for my $case (['small', multipart(['file', 's.jpg', jpeg(delay => 2)])],
     my ($name, $ctype, $data) = @$case;
     my $closed = qr/client prematurely closed connection, so upstream connection is closed too/;
     my $before = () = $t->error_log =~ /$closed/g;
+    my $sent = $t->records;
 
     $s = connect_nginx();
     syswrite($s, "POST /ocr/namecard HTTP/1.1\r\nHost: x\r\n"
                  . "Content-Type: $ctype\r\nContent-Length: "
                  . length($data) . "\r\n\r\n$data");
-    sleep 0.5;
+    ok(wait_for(sub { $t->records > $sent }),
+       "$name: the call reached the service");
     close $s;
 
     ok(settle($base), "$name, abort in flight: file descriptors back, "
                       . 'no temp file left')
         or diag('fds: ' . fds() . ", temp files: " . temp_files());
 
-    my $after = () = $t->error_log =~ /$closed/g;
+    my $after;
+    wait_for(sub { $after = () = $t->error_log =~ /$closed/g;
+                   $after > $before });
     is($after - $before, 1,
        "$name, abort in flight: the upstream connection was closed");
 }

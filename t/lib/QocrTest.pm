@@ -282,6 +282,23 @@ sub slow {
 }
 
 
+# the pid of the nginx worker (under ASan the master has an llvm-symbolizer
+# child too)
+
+sub worker_pid {
+    my ($self) = @_;
+    my $master = $self->{nginx_pid};
+
+    for my $pid (split /\s+/, `pgrep -P $master`) {
+        open my $fh, '<', "/proc/$pid/cmdline" or next;
+        my $cmd = <$fh> // '';
+        return $pid if $cmd =~ /^nginx: worker process/;
+    }
+
+    return undef;
+}
+
+
 sub port { $_[0]{port} }
 sub port2 { $_[0]{port2} }
 
