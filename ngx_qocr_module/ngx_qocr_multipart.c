@@ -180,7 +180,13 @@ ngx_qocr_multipart_feed(ngx_qocr_multipart_t *mp, u_char *p, size_t len)
         case mp_data:
 
             if (mp->match == 0) {
-                q = ngx_strlchr(p, last, CR);
+                /*
+                 * image bytes: memchr() is vectorized in the C library,
+                 * ngx_strlchr() reads a byte at a time (5 instructions a
+                 * byte, most of the module's cost for a large image)
+                 */
+
+                q = memchr(p, CR, last - p);
 
                 if (q == NULL) {
                     mp->offset += last - p;
