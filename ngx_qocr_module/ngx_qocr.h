@@ -83,6 +83,7 @@ typedef struct {
     ngx_str_t                   secret_id;
     ngx_str_t                   secret_key;
     ngx_str_t                   credentials; /* file they came from */
+    void                       *hmac;       /* keyed with secret_key */
 
     time_t                      sign_ttl;
     ngx_flag_t                  return_image;
@@ -225,8 +226,9 @@ ngx_int_t ngx_qocr_url_json(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
 /* ngx_qocr_sign.c */
 ngx_int_t ngx_qocr_sign(ngx_str_t *secret_key, ngx_str_t *plain,
     ngx_str_t *out);
+ngx_int_t ngx_qocr_sign_init(ngx_conf_t *cf, ngx_qocr_loc_conf_t *qlcf);
 ngx_int_t ngx_qocr_sign_request(ngx_pool_t *pool, ngx_qocr_loc_conf_t *qlcf,
-    time_t now, ngx_str_t *out);
+    time_t now, uint32_t rnd, ngx_str_t *out);
 
 /* ngx_qocr_reply.c */
 void ngx_qocr_reply_init(ngx_qocr_reply_t *reply);

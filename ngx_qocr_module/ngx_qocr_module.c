@@ -508,6 +508,7 @@ ngx_qocr_create_loc_conf(ngx_conf_t *cf)
      *     conf->secret_id = { 0, NULL };
      *     conf->secret_key = { 0, NULL };
      *     conf->credentials = { 0, NULL };
+     *     conf->hmac = NULL;
      *     conf->ssl = 0;
      *     conf->ssl_trusted_certificate = { 0, NULL };
      *     conf->upstream.next_upstream = 0;
@@ -705,6 +706,10 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "\"%V\": use \"qocr_credentials\", or both "
                            "\"qocr_secret_id\" and \"qocr_secret_key\"",
                            &conf->location);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_qocr_sign_init(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

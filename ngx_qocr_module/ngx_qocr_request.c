@@ -53,14 +53,18 @@ ngx_qocr_field(u_char *p, ngx_str_t *boundary, char *name, ngx_str_t *value)
 ngx_int_t
 ngx_qocr_create_request(ngx_http_request_t *r)
 {
-    u_char               *p, rnd[16];
+    u_char               *p, rnd[16 + sizeof(uint32_t)];
+    uint32_t              r32;
     ngx_qocr_ctx_t       *ctx;
     ngx_qocr_loc_conf_t  *qlcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
     qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
 
-    /* a random boundary: 128 bits make a collision with image bytes moot */
+    /*
+     * One draw for a random boundary (128 bits make a collision with image
+     * bytes moot) and the signature's random number.
+     */
 
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -75,9 +79,10 @@ ngx_qocr_create_request(ngx_http_request_t *r)
     }
 
     p = ngx_cpymem(ctx->boundary.data, "qocr", 4);
-    ngx_hex_dump(p, rnd, sizeof(rnd));
+    ngx_hex_dump(p, rnd, 16);
+    ngx_memcpy(&r32, rnd + 16, sizeof(uint32_t));
 
-    if (ngx_qocr_sign_request(r->pool, qlcf, ngx_time(), &ctx->auth)
+    if (ngx_qocr_sign_request(r->pool, qlcf, ngx_time(), r32, &ctx->auth)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,

@@ -282,8 +282,8 @@ sub slow {
 }
 
 
-# the pid of the nginx worker (under ASan the master has an llvm-symbolizer
-# child too)
+# the pid of the nginx worker: the master's child that is not ASan's
+# llvm-symbolizer (under valgrind the worker keeps valgrind's command line)
 
 sub worker_pid {
     my ($self) = @_;
@@ -292,7 +292,7 @@ sub worker_pid {
     for my $pid (split /\s+/, `pgrep -P $master`) {
         open my $fh, '<', "/proc/$pid/cmdline" or next;
         my $cmd = <$fh> // '';
-        return $pid if $cmd =~ /^nginx: worker process/;
+        return $pid unless $cmd =~ /symbolizer/;
     }
 
     return undef;
