@@ -10,6 +10,7 @@
 #                   AddressSanitizer and UndefinedBehaviorSanitizer
 #   make test-valgrind  the test suite with nginx under valgrind memcheck
 #   make fuzz       every fuzzer for FUZZ_SECONDS (default 60) each
+#   make bench      the benchmarks of bench/README.md (bench/bench)
 #   make run        nginx with the module on the example config, offline,
 #                   against the local fake OCR service (see README)
 #
@@ -42,7 +43,8 @@ ASAN_LD_OPT := -fsanitize=address,undefined
 
 BUILD_PKGS  := nginx nginx-dev libssl-dev libcjson-dev libpcre2-dev dpkg-dev \
                zlib1g-dev
-TEST_PKGS   := curl perl openssl ca-certificates libio-socket-ssl-perl
+TEST_PKGS   := curl perl openssl ca-certificates libio-socket-ssl-perl \
+               wrk libnginx-mod-http-echo valgrind
 ASAN_PKGS   := clang-14 libclang-rt-14-dev libfuzzer-14-dev
 
 APT_INSTALL = missing=; for p in $(1); do \
@@ -58,8 +60,8 @@ APT_INSTALL = missing=; for p in $(1); do \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps asan-deps test static test-static test-asan test-valgrind unit soak fuzz \
-        fuzz-build run clean
+.PHONY: all deps asan-deps test static test-static test-asan test-valgrind \
+        unit bench soak fuzz fuzz-build run clean
 
 all: $(MODULE)
 
@@ -139,6 +141,11 @@ $(ASAN_DIR)/src/configure: | asan-deps
 test-valgrind: $(MODULE) $(UNIT)
 	@$(call APT_INSTALL,valgrind)
 	QOCR_VALGRIND=1 prove -r t/
+
+# the benchmarks (not part of the tests; t/20-bench-smoke.t runs them tiny)
+
+bench: $(MODULE)
+	perl bench/bench
 
 # 10 minutes of mixed load against one worker (not part of the tests)
 

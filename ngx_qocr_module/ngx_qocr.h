@@ -263,6 +263,8 @@ ngx_int_t ngx_qocr_error_json(ngx_pool_t *pool, ngx_uint_t kind,
     ngx_qocr_err_e err, const char *message, ngx_int_t upstream_code,
     ngx_str_t *out);
 const char *ngx_qocr_kind_name(ngx_uint_t kind);
+struct cJSON *ngx_qocr_json_number(struct cJSON *obj, const char *name,
+    double d);
 
 
 #endif /* _NGX_QOCR_H_INCLUDED_ */

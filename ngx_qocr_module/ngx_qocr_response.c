@@ -575,7 +575,7 @@ ngx_qocr_add_bank_field(ngx_pool_t *pool, cJSON *fields, const char *name,
     conf = cJSON_GetObjectItemCaseSensitive(item, "itemconf");
 
     n = cJSON_IsNumber(conf)
-        ? cJSON_AddNumberToObject(f, "confidence", conf->valuedouble)
+        ? ngx_qocr_json_number(f, "confidence", conf->valuedouble)
         : cJSON_AddNullToObject(f, "confidence");
 
     if (n == NULL) {
@@ -600,7 +600,7 @@ ngx_qocr_add_bank_field(ngx_pool_t *pool, cJSON *fields, const char *name,
     }
 
     for (k = box_keys; *k; k++) {
-        if (cJSON_AddNumberToObject(box, *k,
+        if (ngx_qocr_json_number(box, *k,
                 cJSON_GetObjectItemCaseSensitive(coord, *k)->valuedouble)
             == NULL)
         {
@@ -619,7 +619,7 @@ ngx_qocr_add_result_head(cJSON *item, ngx_qocr_ctx_t *ctx, ngx_uint_t i)
 
     img = ctx->images->elts;
 
-    if (cJSON_AddNumberToObject(item, "index", (double) i) == NULL) {
+    if (ngx_qocr_json_number(item, "index", (double) i) == NULL) {
         return NGX_ERROR;
     }
 
@@ -667,7 +667,7 @@ ngx_qocr_add_item_error(cJSON *item, ngx_int_t code)
         return cJSON_AddNullToObject(e, "upstream_code") ? NGX_OK : NGX_ERROR;
     }
 
-    return cJSON_AddNumberToObject(e, "upstream_code", (double) code)
+    return ngx_qocr_json_number(e, "upstream_code", (double) code)
            ? NGX_OK : NGX_ERROR;
 }
 
@@ -702,7 +702,7 @@ ngx_qocr_add_field(cJSON *fields, const char *name, cJSON *data,
     }
 
     if (cJSON_IsNumber(conf)) {
-        return cJSON_AddNumberToObject(f, "confidence", conf->valuedouble)
+        return ngx_qocr_json_number(f, "confidence", conf->valuedouble)
                ? NGX_OK : NGX_ERROR;
     }
 

@@ -182,4 +182,14 @@ ok(exists $r->{json}{results}[0]{source}
 $r = $t->request(type => 'application/octet-stream', body => png());
 is($r->{status}, 200, 'octet-stream body: 200');
 
+# numbers: integers exactly, others to six decimals
+
+$r = $t->post_images(['n.jpg', jpeg(name_conf => '0.1234567',
+                                    phone_conf => '1')]);
+like($r->{body}, qr/"name":\{"value":"[^"]*","confidence":0\.123457\}/,
+     'a confidence to six decimals');
+like($r->{body}, qr/"phone":\{"value":"[^"]*","confidence":1\}/,
+     'an integral confidence as an integer');
+like($r->{body}, qr/"index":0,/, 'the index as an integer');
+
 $t->done;
