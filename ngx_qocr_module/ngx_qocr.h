@@ -191,6 +191,8 @@ typedef struct {
 } ngx_qocr_ctx_t;
 
 
+struct cJSON;     /* <cjson/cJSON.h>, where the JSON is made */
+
 extern ngx_module_t  ngx_http_qocr_module;
 
 
@@ -263,6 +265,8 @@ ngx_int_t ngx_qocr_error_json(ngx_pool_t *pool, ngx_uint_t kind,
     ngx_qocr_err_e err, const char *message, ngx_int_t upstream_code,
     ngx_str_t *out);
 const char *ngx_qocr_kind_name(ngx_uint_t kind);
+ngx_int_t ngx_qocr_json_out(ngx_pool_t *pool, struct cJSON *root,
+    ngx_str_t *out);
 struct cJSON *ngx_qocr_json_number(struct cJSON *obj, const char *name,
     double d);
 

@@ -211,6 +211,36 @@ ngx_qocr_status_error(ngx_uint_t status)
 
 
 /*
+ * Prints a JSON tree into the pool, unformatted, and frees the tree (on
+ * failure too).
+ */
+
+ngx_int_t
+ngx_qocr_json_out(ngx_pool_t *pool, cJSON *root, ngx_str_t *out)
+{
+    char  *json;
+
+    json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->len = ngx_strlen(json);
+    out->data = ngx_pnalloc(pool, out->len);
+
+    if (out->data != NULL) {
+        ngx_memcpy(out->data, json, out->len);
+    }
+
+    cJSON_free(json);
+
+    return (out->data != NULL) ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
  * Adds a number to a JSON object: integers exactly, other values to six
  * decimals with trailing zeros dropped.  cJSON prints every double with
  * sprintf("%1.15g") and checks it with sscanf(), a few thousand
@@ -267,7 +297,6 @@ ngx_int_t
 ngx_qocr_error_json(ngx_pool_t *pool, ngx_uint_t kind, ngx_qocr_err_e err,
     const char *message, ngx_int_t upstream_code, ngx_str_t *out)
 {
-    char   *json;
     cJSON  *root, *e;
 
     root = cJSON_CreateObject();
@@ -275,7 +304,6 @@ ngx_qocr_error_json(ngx_pool_t *pool, ngx_uint_t kind, ngx_qocr_err_e err,
         return NGX_ERROR;
     }
 
-    json = NULL;
 
     if (cJSON_AddStringToObject(root, "kind", ngx_qocr_kind_name(kind))
         == NULL)
@@ -309,29 +337,9 @@ ngx_qocr_error_json(ngx_pool_t *pool, ngx_uint_t kind, ngx_qocr_err_e err,
         goto failed;
     }
 
-    json = cJSON_PrintUnformatted(root);
-    if (json == NULL) {
-        goto failed;
-    }
-
-    out->len = ngx_strlen(json);
-    out->data = ngx_pnalloc(pool, out->len);
-    if (out->data == NULL) {
-        goto failed;
-    }
-
-    ngx_memcpy(out->data, json, out->len);
-
-    cJSON_free(json);
-    cJSON_Delete(root);
-
-    return NGX_OK;
+    return ngx_qocr_json_out(pool, root, out);
 
 failed:
-
-    if (json) {
-        cJSON_free(json);
-    }
 
     cJSON_Delete(root);
 

@@ -344,7 +344,6 @@ ngx_qocr_url_json(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
     ngx_qocr_loc_conf_t *qlcf, ngx_str_t *out)
 {
     u_char            *appid, *bucket;
-    char              *json;
     cJSON             *root, *list, *s;
     ngx_uint_t         i;
     ngx_qocr_image_t  *img;
@@ -364,7 +363,6 @@ ngx_qocr_url_json(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    json = NULL;
     img = ctx->images->elts;
 
     if (cJSON_AddStringToObject(root, "appid", (char *) appid) == NULL
@@ -403,29 +401,9 @@ ngx_qocr_url_json(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
         }
     }
 
-    json = cJSON_PrintUnformatted(root);
-    if (json == NULL) {
-        goto failed;
-    }
-
-    out->len = ngx_strlen(json);
-    out->data = ngx_pnalloc(pool, out->len);
-    if (out->data == NULL) {
-        goto failed;
-    }
-
-    ngx_memcpy(out->data, json, out->len);
-
-    cJSON_free(json);
-    cJSON_Delete(root);
-
-    return NGX_OK;
+    return ngx_qocr_json_out(pool, root, out);
 
 failed:
-
-    if (json) {
-        cJSON_free(json);
-    }
 
     cJSON_Delete(root);
 

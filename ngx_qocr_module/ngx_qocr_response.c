@@ -45,7 +45,6 @@ ngx_int_t
 ngx_qocr_normalize(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
     ngx_str_t *out, ngx_uint_t *status)
 {
-    char       *json;
     cJSON      *reply, *root;
     ngx_int_t   code;
 
@@ -94,23 +93,9 @@ ngx_qocr_normalize(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
         ctx->upstream_code = 0;
     }
 
-    json = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-
-    if (json == NULL) {
+    if (ngx_qocr_json_out(pool, root, out) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    out->len = ngx_strlen(json);
-    out->data = ngx_pnalloc(pool, out->len);
-
-    if (out->data == NULL) {
-        cJSON_free(json);
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(out->data, json, out->len);
-    cJSON_free(json);
 
     *status = NGX_HTTP_OK;
 
