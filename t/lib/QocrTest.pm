@@ -289,10 +289,16 @@ sub worker_pid {
     my ($self) = @_;
     my $master = $self->{nginx_pid};
 
-    for my $pid (split /\s+/, `pgrep -P $master`) {
-        open my $fh, '<', "/proc/$pid/cmdline" or next;
-        my $cmd = <$fh> // '';
-        return $pid unless $cmd =~ /symbolizer/;
+    # the master may still be starting it (valgrind is slow)
+
+    for (1 .. 200 * slow()) {
+        for my $pid (split /\s+/, `pgrep -P $master`) {
+            open my $fh, '<', "/proc/$pid/cmdline" or next;
+            my $cmd = <$fh> // '';
+            return $pid unless $cmd =~ /symbolizer/;
+        }
+
+        sleep 0.05;
     }
 
     return undef;
