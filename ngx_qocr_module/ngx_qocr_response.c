@@ -320,15 +320,16 @@ failed:
 
 /*
  * The bank card reply: {"code", "message", "data": {"items": [{"item",
- * "itemstring", "itemconf", "itemcoord"}]}}, one image.
+ * "itemstring", "itemconf", "itemcoord"}]}}, one image.  The item names,
+ * in UTF-8: 卡号, 卡类型, 卡名字, 银行信息, 有效期.
  */
 
 static ngx_qocr_bank_field_t  ngx_qocr_bank_fields[] = {
-    { "card_number", "\xe5\x8d\xa1\xe5\x8f\xb7" },                 /* 卡号 */
-    { "card_type", "\xe5\x8d\xa1\xe7\xb1\xbb\xe5\x9e\x8b" },          /* 卡类型 */
-    { "card_name", "\xe5\x8d\xa1\xe5\x90\x8d\xe5\xad\x97" },          /* 卡名字 */
-    { "bank", "\xe9\x93\xb6\xe8\xa1\x8c\xe4\xbf\xa1\xe6\x81\xaf" },  /* 银行信息 */
-    { "valid_thru", "\xe6\x9c\x89\xe6\x95\x88\xe6\x9c\x9f" },         /* 有效期 */
+    { "card_number", "\xe5\x8d\xa1\xe5\x8f\xb7" },
+    { "card_type", "\xe5\x8d\xa1\xe7\xb1\xbb\xe5\x9e\x8b" },
+    { "card_name", "\xe5\x8d\xa1\xe5\x90\x8d\xe5\xad\x97" },
+    { "bank", "\xe9\x93\xb6\xe8\xa1\x8c\xe4\xbf\xa1\xe6\x81\xaf" },
+    { "valid_thru", "\xe6\x9c\x89\xe6\x95\x88\xe6\x9c\x9f" },
     { NULL, NULL }
 };
 
