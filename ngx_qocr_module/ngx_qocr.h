@@ -143,6 +143,23 @@ typedef struct {
 } ngx_qocr_multipart_t;
 
 
+/*
+ * JSON written straight into one pool buffer (ngx_qocr_output.c): values
+ * are appended in order, commas placed by nesting depth; a failed
+ * allocation is remembered and reported once, by ngx_qocr_json_done().
+ */
+
+typedef struct {
+    ngx_pool_t                 *pool;
+    u_char                     *start;
+    u_char                     *pos;
+    u_char                     *end;
+    uint64_t                    more;       /* bit d: depth d has a value */
+    ngx_uint_t                  depth;
+    ngx_uint_t                  failed;     /* unsigned */
+} ngx_qocr_json_t;
+
+
 /* the upstream reply, as far as it has been read */
 
 typedef struct {
@@ -267,8 +284,15 @@ ngx_int_t ngx_qocr_error_json(ngx_pool_t *pool, ngx_uint_t kind,
 const char *ngx_qocr_kind_name(ngx_uint_t kind);
 ngx_int_t ngx_qocr_json_out(ngx_pool_t *pool, struct cJSON *root,
     ngx_str_t *out);
-struct cJSON *ngx_qocr_json_number(struct cJSON *obj, const char *name,
-    double d);
+void ngx_qocr_json_init(ngx_qocr_json_t *j, ngx_pool_t *pool, size_t size);
+void ngx_qocr_json_open(ngx_qocr_json_t *j, const char *key, u_char c);
+void ngx_qocr_json_close(ngx_qocr_json_t *j, u_char c);
+void ngx_qocr_json_string(ngx_qocr_json_t *j, const char *key, u_char *s,
+    size_t len);
+void ngx_qocr_json_literal(ngx_qocr_json_t *j, const char *key,
+    const char *literal);
+void ngx_qocr_json_number(ngx_qocr_json_t *j, const char *key, double d);
+ngx_int_t ngx_qocr_json_done(ngx_qocr_json_t *j, ngx_str_t *out);
 
 
 #endif /* _NGX_QOCR_H_INCLUDED_ */

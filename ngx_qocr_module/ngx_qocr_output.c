@@ -241,24 +241,202 @@ ngx_qocr_json_out(ngx_pool_t *pool, cJSON *root, ngx_str_t *out)
 
 
 /*
- * Adds a number to a JSON object: integers exactly, other values to six
- * decimals with trailing zeros dropped.  cJSON prints every double with
- * sprintf("%1.15g") and checks it with sscanf(), a few thousand
- * instructions a number: most of a bank card answer's cost.
+ * The JSON writer.  Keys are the module's own; strings are escaped with
+ * nginx's ngx_escape_json(), bytes of 0x80 and above pass as they are
+ * (UTF-8).  Numbers: integers exactly, other values to six decimals
+ * without trailing zeros (cJSON prints a double with sprintf("%1.15g") and
+ * checks it with sscanf(), thousands of instructions a number).
  */
 
-cJSON *
-ngx_qocr_json_number(cJSON *obj, const char *name, double d)
-{
-    u_char   buf[NGX_INT64_LEN + 16], *p;
-    int64_t  n, frac;
+static u_char *ngx_qocr_json_reserve(ngx_qocr_json_t *j, size_t n);
+static void ngx_qocr_json_key(ngx_qocr_json_t *j, const char *key);
 
-    if (d != d || d > 1e15 || d < -1e15) {
-        /* NaN, infinities and the very large: cJSON's way */
-        return cJSON_AddNumberToObject(obj, name, d);
+
+void
+ngx_qocr_json_init(ngx_qocr_json_t *j, ngx_pool_t *pool, size_t size)
+{
+    ngx_memzero(j, sizeof(ngx_qocr_json_t));
+
+    j->pool = pool;
+
+    j->start = ngx_pnalloc(pool, size);
+    if (j->start == NULL) {
+        j->failed = 1;
+        return;
     }
 
-    p = buf;
+    j->pos = j->start;
+    j->end = j->start + size;
+}
+
+
+static u_char *
+ngx_qocr_json_reserve(ngx_qocr_json_t *j, size_t n)
+{
+    size_t   size;
+    u_char  *p;
+
+    if (j->failed) {
+        return NULL;
+    }
+
+    if ((size_t) (j->end - j->pos) >= n) {
+        return j->pos;
+    }
+
+    size = ngx_max((size_t) (j->end - j->start) * 2,
+                   (size_t) (j->pos - j->start) + n);
+
+    p = ngx_pnalloc(j->pool, size);
+    if (p == NULL) {
+        j->failed = 1;
+        return NULL;
+    }
+
+    j->pos = ngx_cpymem(p, j->start, j->pos - j->start);
+    ngx_pfree(j->pool, j->start);
+
+    j->start = p;
+    j->end = p + size;
+
+    return j->pos;
+}
+
+
+/* the comma before a value, and its key inside an object */
+
+static void
+ngx_qocr_json_key(ngx_qocr_json_t *j, const char *key)
+{
+    size_t   len;
+    u_char  *p;
+
+    len = key ? ngx_strlen(key) : 0;
+
+    p = ngx_qocr_json_reserve(j, len + 4);
+    if (p == NULL) {
+        return;
+    }
+
+    if (j->more & ((uint64_t) 1 << j->depth)) {
+        *p++ = ',';
+    }
+
+    j->more |= (uint64_t) 1 << j->depth;
+
+    if (key) {
+        *p++ = '"';
+        p = ngx_cpymem(p, key, len);
+        *p++ = '"';
+        *p++ = ':';
+    }
+
+    j->pos = p;
+}
+
+
+void
+ngx_qocr_json_open(ngx_qocr_json_t *j, const char *key, u_char c)
+{
+    if (j->depth > 0 || j->more) {
+        ngx_qocr_json_key(j, key);
+    }
+
+    if (ngx_qocr_json_reserve(j, 1) == NULL || j->depth == 62) {
+        j->failed = 1;
+        return;
+    }
+
+    *j->pos++ = c;
+
+    j->depth++;
+    j->more &= ~((uint64_t) 1 << j->depth);
+}
+
+
+void
+ngx_qocr_json_close(ngx_qocr_json_t *j, u_char c)
+{
+    if (ngx_qocr_json_reserve(j, 1) == NULL) {
+        return;
+    }
+
+    *j->pos++ = c;
+    j->depth--;
+}
+
+
+void
+ngx_qocr_json_string(ngx_qocr_json_t *j, const char *key, u_char *s,
+    size_t len)
+{
+    u_char  *p;
+    size_t   n;
+
+    ngx_qocr_json_key(j, key);
+
+    n = len + ngx_escape_json(NULL, s, len);
+
+    p = ngx_qocr_json_reserve(j, n + 2);
+    if (p == NULL) {
+        return;
+    }
+
+    *p++ = '"';
+
+    if (n == len) {
+        p = ngx_cpymem(p, s, len);
+
+    } else {
+        p = (u_char *) ngx_escape_json(p, s, len);
+    }
+
+    *p++ = '"';
+
+    j->pos = p;
+}
+
+
+void
+ngx_qocr_json_literal(ngx_qocr_json_t *j, const char *key,
+    const char *literal)
+{
+    size_t   len;
+    u_char  *p;
+
+    ngx_qocr_json_key(j, key);
+
+    len = ngx_strlen(literal);
+
+    p = ngx_qocr_json_reserve(j, len);
+    if (p == NULL) {
+        return;
+    }
+
+    j->pos = ngx_cpymem(p, literal, len);
+}
+
+
+void
+ngx_qocr_json_number(ngx_qocr_json_t *j, const char *key, double d)
+{
+    u_char   *p, *start;
+    int64_t   n, frac;
+
+    if (d != d || d > 1e15 || d < -1e15) {
+        /* NaN, infinities and the very large: as cJSON prints NaN */
+        ngx_qocr_json_literal(j, key, "null");
+        return;
+    }
+
+    ngx_qocr_json_key(j, key);
+
+    p = ngx_qocr_json_reserve(j, NGX_INT64_LEN + 8);
+    if (p == NULL) {
+        return;
+    }
+
+    start = p;
 
     if (d < 0) {
         *p++ = '-';
@@ -274,7 +452,7 @@ ngx_qocr_json_number(cJSON *obj, const char *name, double d)
     }
 
     if (n == 0 && frac == 0) {
-        p = buf;    /* no "-0" */
+        p = start;      /* no "-0" */
     }
 
     p = ngx_sprintf(p, "%L", n);
@@ -287,9 +465,21 @@ ngx_qocr_json_number(cJSON *obj, const char *name, double d)
         }
     }
 
-    *p = '\0';
+    j->pos = p;
+}
 
-    return cJSON_AddRawToObject(obj, name, (char *) buf);
+
+ngx_int_t
+ngx_qocr_json_done(ngx_qocr_json_t *j, ngx_str_t *out)
+{
+    if (j->failed || j->depth != 0) {
+        return NGX_ERROR;
+    }
+
+    out->data = j->start;
+    out->len = j->pos - j->start;
+
+    return NGX_OK;
 }
 
 
@@ -297,53 +487,32 @@ ngx_int_t
 ngx_qocr_error_json(ngx_pool_t *pool, ngx_uint_t kind, ngx_qocr_err_e err,
     const char *message, ngx_int_t upstream_code, ngx_str_t *out)
 {
-    cJSON  *root, *e;
+    const char       *name, *text;
+    ngx_qocr_json_t   j;
 
-    root = cJSON_CreateObject();
-    if (root == NULL) {
-        return NGX_ERROR;
-    }
+    name = ngx_qocr_kind_name(kind);
+    text = message ? message : ngx_qocr_err_text(err);
 
+    ngx_qocr_json_init(&j, pool, 256);
 
-    if (cJSON_AddStringToObject(root, "kind", ngx_qocr_kind_name(kind))
-        == NULL)
-    {
-        goto failed;
-    }
-
-    e = cJSON_AddObjectToObject(root, "error");
-    if (e == NULL
-        || cJSON_AddStringToObject(e, "code", ngx_qocr_err_name(err)) == NULL)
-    {
-        goto failed;
-    }
-
-    if (cJSON_AddStringToObject(e, "message",
-                                message ? message : ngx_qocr_err_text(err))
-        == NULL)
-    {
-        goto failed;
-    }
+    ngx_qocr_json_open(&j, NULL, '{');
+    ngx_qocr_json_string(&j, "kind", (u_char *) name, ngx_strlen(name));
+    ngx_qocr_json_open(&j, "error", '{');
+    ngx_qocr_json_string(&j, "code", (u_char *) ngx_qocr_err_name(err),
+                         ngx_strlen(ngx_qocr_err_name(err)));
+    ngx_qocr_json_string(&j, "message", (u_char *) text, ngx_strlen(text));
 
     if (upstream_code == NGX_QOCR_NO_CODE) {
-        if (cJSON_AddNullToObject(e, "upstream_code") == NULL) {
-            goto failed;
-        }
+        ngx_qocr_json_literal(&j, "upstream_code", "null");
 
-    } else if (ngx_qocr_json_number(e, "upstream_code",
-                                       (double) upstream_code)
-               == NULL)
-    {
-        goto failed;
+    } else {
+        ngx_qocr_json_number(&j, "upstream_code", (double) upstream_code);
     }
 
-    return ngx_qocr_json_out(pool, root, out);
+    ngx_qocr_json_close(&j, '}');
+    ngx_qocr_json_close(&j, '}');
 
-failed:
-
-    cJSON_Delete(root);
-
-    return NGX_ERROR;
+    return ngx_qocr_json_done(&j, out);
 }
 
 

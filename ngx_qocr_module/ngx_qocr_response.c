@@ -21,18 +21,20 @@ typedef struct {
 } ngx_qocr_bank_field_t;
 
 
-static cJSON *ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log,
+static ngx_int_t ngx_qocr_namecard(ngx_qocr_json_t *j, ngx_log_t *log,
     ngx_qocr_ctx_t *ctx, cJSON *reply, ngx_int_t top_code);
-static cJSON *ngx_qocr_bankcard(ngx_pool_t *pool, ngx_log_t *log,
+static ngx_int_t ngx_qocr_bankcard(ngx_qocr_json_t *j, ngx_log_t *log,
     ngx_qocr_ctx_t *ctx, cJSON *reply, ngx_int_t code);
-static ngx_int_t ngx_qocr_add_bank_field(ngx_pool_t *pool, cJSON *fields,
-    const char *name, cJSON *item);
+static void ngx_qocr_add_bank_field(ngx_qocr_json_t *j, const char *name,
+    cJSON *item);
 static u_char *ngx_qocr_bank_code(u_char *value, size_t len);
-static ngx_int_t ngx_qocr_add_result_head(cJSON *item, ngx_qocr_ctx_t *ctx,
+static void ngx_qocr_add_result_head(ngx_qocr_json_t *j, ngx_qocr_ctx_t *ctx,
     ngx_uint_t i);
-static ngx_int_t ngx_qocr_add_item_error(cJSON *item, ngx_int_t code);
-static ngx_int_t ngx_qocr_add_field(cJSON *fields, const char *name,
+static void ngx_qocr_add_item_error(ngx_qocr_json_t *j, ngx_int_t code);
+static void ngx_qocr_add_field(ngx_qocr_json_t *j, const char *name,
     cJSON *data, const char *key, const char *conf_key);
+static void ngx_qocr_add_cstring(ngx_qocr_json_t *j, const char *key,
+    const char *value);
 static ngx_int_t ngx_qocr_code(cJSON *obj, ngx_int_t *code);
 static ngx_int_t ngx_qocr_result_index(cJSON *res, ngx_uint_t n);
 static ngx_int_t ngx_qocr_result_url_index(cJSON *res, ngx_qocr_ctx_t *ctx,
@@ -45,8 +47,9 @@ ngx_int_t
 ngx_qocr_normalize(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
     ngx_str_t *out, ngx_uint_t *status)
 {
-    cJSON      *reply, *root;
-    ngx_int_t   code;
+    cJSON            *reply;
+    ngx_int_t         code, rc;
+    ngx_qocr_json_t   j;
 
     out->len = 0;
 
@@ -74,27 +77,31 @@ ngx_qocr_normalize(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
         return NGX_OK;
     }
 
+    /* the answer is about the size of the reply, images included */
+
+    ngx_qocr_json_init(&j, pool, ctx->reply.len + 512);
+
     if (ctx->kind == NGX_QOCR_BANKCARD) {
-        root = ngx_qocr_bankcard(pool, log, ctx, reply, code);
+        rc = ngx_qocr_bankcard(&j, log, ctx, reply, code);
 
     } else {
-        root = ngx_qocr_namecard(pool, log, ctx, reply, code);
+        rc = ngx_qocr_namecard(&j, log, ctx, reply, code);
     }
 
     cJSON_Delete(reply);
 
-    if (root == NULL) {
-        /* an error was set, or memory ran out */
-        return (ctx->err != NGX_QOCR_OK) ? NGX_OK : NGX_ERROR;
+    if (rc == NGX_DECLINED) {
+        /* a request-level error was set */
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK || ngx_qocr_json_done(&j, out) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (ctx->item_err == NGX_QOCR_OK) {
         /* $qocr_upstream_code: the service's own code of a success */
         ctx->upstream_code = 0;
-    }
-
-    if (ngx_qocr_json_out(pool, root, out) != NGX_OK) {
-        return NGX_ERROR;
     }
 
     *status = NGX_HTTP_OK;
@@ -151,11 +158,11 @@ ngx_qocr_request_error(ngx_log_t *log, ngx_qocr_ctx_t *ctx, ngx_int_t code)
 }
 
 
-static cJSON *
-ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
+static ngx_int_t
+ngx_qocr_namecard(ngx_qocr_json_t *j, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
     cJSON *reply, ngx_int_t top_code)
 {
-    cJSON       *root, *results, *item, *list, *res, *data, *fields, *img;
+    cJSON       *list, *res, *data, *img;
     cJSON      **by_index;
     ngx_int_t    code, idx;
     ngx_uint_t   i, n, pos;
@@ -171,15 +178,13 @@ ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
 
         ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
                            "the OCR service's reply has no results", 0);
-        return NULL;
+        return NGX_DECLINED;
     }
 
-    by_index = ngx_pcalloc(pool, n * sizeof(cJSON *));
+    by_index = ngx_pcalloc(j->pool, n * sizeof(cJSON *));
     if (by_index == NULL) {
-        return NULL;
+        return NGX_ERROR;
     }
-
-    root = NULL;
 
     /*
      * Results come sorted by part name; our filenames say the input index,
@@ -215,32 +220,11 @@ ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
         by_index[idx] = res;
     }
 
-    root = cJSON_CreateObject();
-    if (root == NULL) {
-        goto failed;
-    }
-
-    if (cJSON_AddStringToObject(root, "kind", "namecard") == NULL) {
-        goto failed;
-    }
-
-    results = cJSON_AddArrayToObject(root, "results");
-    if (results == NULL) {
-        goto failed;
-    }
+    ngx_qocr_json_open(j, NULL, '{');
+    ngx_qocr_add_cstring(j, "kind", "namecard");
+    ngx_qocr_json_open(j, "results", '[');
 
     for (i = 0; i < n; i++) {
-        item = cJSON_CreateObject();
-        if (item == NULL) {
-            goto failed;
-        }
-
-        cJSON_AddItemToArray(results, item);
-
-        if (ngx_qocr_add_result_head(item, ctx, i) != NGX_OK) {
-            goto failed;
-        }
-
         res = by_index[i];
 
         if (top_code) {
@@ -256,8 +240,11 @@ ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
         if (code > 0 && code != NGX_QOCR_NO_CODE) {
             /* a positive code fails the whole request */
             ngx_qocr_request_error(log, ctx, code);
-            goto failed;
+            return NGX_DECLINED;
         }
+
+        ngx_qocr_json_open(j, NULL, '{');
+        ngx_qocr_add_result_head(j, ctx, i);
 
         if (code != 0) {
             if (ctx->item_err == NGX_QOCR_OK) {
@@ -267,54 +254,34 @@ ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
                                 : ngx_qocr_map_code(code);
             }
 
-            if (cJSON_AddFalseToObject(item, "ok") == NULL
-                || ngx_qocr_add_item_error(item, code) != NGX_OK)
-            {
-                goto failed;
-            }
-
+            ngx_qocr_json_literal(j, "ok", "false");
+            ngx_qocr_add_item_error(j, code);
+            ngx_qocr_json_close(j, '}');
             continue;
         }
 
         data = cJSON_GetObjectItemCaseSensitive(res, "data");
 
-        if (cJSON_AddTrueToObject(item, "ok") == NULL) {
-            goto failed;
-        }
-
-        fields = cJSON_AddObjectToObject(item, "fields");
-        if (fields == NULL) {
-            goto failed;
-        }
-
-        if (ngx_qocr_add_field(fields, "name", data, "name",
-                               "name_confidence") != NGX_OK
-            || ngx_qocr_add_field(fields, "phone", data, "phone",
-                                  "phone_confidence") != NGX_OK
-            || ngx_qocr_add_field(fields, "qq", data, "uin",
-                                  "uin_confidence") != NGX_OK)
-        {
-            goto failed;
-        }
+        ngx_qocr_json_literal(j, "ok", "true");
+        ngx_qocr_json_open(j, "fields", '{');
+        ngx_qocr_add_field(j, "name", data, "name", "name_confidence");
+        ngx_qocr_add_field(j, "phone", data, "phone", "phone_confidence");
+        ngx_qocr_add_field(j, "qq", data, "uin", "uin_confidence");
+        ngx_qocr_json_close(j, '}');
 
         img = cJSON_GetObjectItemCaseSensitive(data, "image");
 
         if (cJSON_IsString(img) && img->valuestring[0] != '\0') {
-            if (cJSON_AddStringToObject(item, "image", img->valuestring)
-                == NULL)
-            {
-                goto failed;
-            }
+            ngx_qocr_add_cstring(j, "image", img->valuestring);
         }
+
+        ngx_qocr_json_close(j, '}');
     }
 
-    return root;
+    ngx_qocr_json_close(j, ']');
+    ngx_qocr_json_close(j, '}');
 
-failed:
-
-    cJSON_Delete(root);
-
-    return NULL;
+    return NGX_OK;
 }
 
 
@@ -334,12 +301,11 @@ static ngx_qocr_bank_field_t  ngx_qocr_bank_fields[] = {
 };
 
 
-static cJSON *
-ngx_qocr_bankcard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
+static ngx_int_t
+ngx_qocr_bankcard(ngx_qocr_json_t *j, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
     cJSON *reply, ngx_int_t code)
 {
-    cJSON                  *root, *results, *item, *data, *items, *it, *name;
-    cJSON                  *fields, *found;
+    cJSON                  *data, *items, *it, *name, *found;
     ngx_qocr_bank_field_t  *f;
 
     data = cJSON_GetObjectItemCaseSensitive(reply, "data");
@@ -354,82 +320,53 @@ ngx_qocr_bankcard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
 
         ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
                            "the OCR service's reply has no results", 0);
-        return NULL;
+        return NGX_DECLINED;
     }
 
-    root = cJSON_CreateObject();
-    if (root == NULL) {
-        return NULL;
-    }
-
-    if (cJSON_AddStringToObject(root, "kind", "bankcard") == NULL) {
-        goto failed;
-    }
-
-    results = cJSON_AddArrayToObject(root, "results");
-    item = cJSON_CreateObject();
-
-    if (results == NULL || item == NULL) {
-        cJSON_Delete(item);
-        goto failed;
-    }
-
-    cJSON_AddItemToArray(results, item);
-
-    if (ngx_qocr_add_result_head(item, ctx, 0) != NGX_OK) {
-        goto failed;
-    }
+    ngx_qocr_json_open(j, NULL, '{');
+    ngx_qocr_add_cstring(j, "kind", "bankcard");
+    ngx_qocr_json_open(j, "results", '[');
+    ngx_qocr_json_open(j, NULL, '{');
+    ngx_qocr_add_result_head(j, ctx, 0);
 
     if (code != 0) {
         ctx->upstream_code = code;
         ctx->item_err = ngx_qocr_map_code(code);
 
-        if (cJSON_AddFalseToObject(item, "ok") == NULL
-            || ngx_qocr_add_item_error(item, code) != NGX_OK)
-        {
-            goto failed;
-        }
+        ngx_qocr_json_literal(j, "ok", "false");
+        ngx_qocr_add_item_error(j, code);
 
-        return root;
-    }
+    } else {
+        ngx_qocr_json_literal(j, "ok", "true");
+        ngx_qocr_json_open(j, "fields", '{');
 
-    if (cJSON_AddTrueToObject(item, "ok") == NULL) {
-        goto failed;
-    }
+        /* the first item of each known name; others are ignored */
 
-    fields = cJSON_AddObjectToObject(item, "fields");
-    if (fields == NULL) {
-        goto failed;
-    }
+        for (f = ngx_qocr_bank_fields; f->name; f++) {
+            found = NULL;
 
-    /* the first item of each known name; others are ignored */
+            cJSON_ArrayForEach(it, items) {
+                name = cJSON_GetObjectItemCaseSensitive(it, "item");
 
-    for (f = ngx_qocr_bank_fields; f->name; f++) {
-        found = NULL;
-
-        cJSON_ArrayForEach(it, items) {
-            name = cJSON_GetObjectItemCaseSensitive(it, "item");
-
-            if (cJSON_IsString(name)
-                && ngx_strcmp(name->valuestring, f->item) == 0)
-            {
-                found = it;
-                break;
+                if (cJSON_IsString(name)
+                    && ngx_strcmp(name->valuestring, f->item) == 0)
+                {
+                    found = it;
+                    break;
+                }
             }
+
+            ngx_qocr_add_bank_field(j, f->name, found);
         }
 
-        if (ngx_qocr_add_bank_field(pool, fields, f->name, found) != NGX_OK) {
-            goto failed;
-        }
+        ngx_qocr_json_close(j, '}');
     }
 
-    return root;
+    ngx_qocr_json_close(j, '}');
+    ngx_qocr_json_close(j, ']');
+    ngx_qocr_json_close(j, '}');
 
-failed:
-
-    cJSON_Delete(root);
-
-    return NULL;
+    return NGX_OK;
 }
 
 
@@ -497,12 +434,11 @@ ngx_qocr_bank_code(u_char *value, size_t len)
  * parentheses after it ("中国银行(01040000)") are split.
  */
 
-static ngx_int_t
-ngx_qocr_add_bank_field(ngx_pool_t *pool, cJSON *fields, const char *name,
-    cJSON *item)
+static void
+ngx_qocr_add_bank_field(ngx_qocr_json_t *j, const char *name, cJSON *item)
 {
     u_char  *value, *p, *q, *code;
-    cJSON   *s, *conf, *coord, *f, *box, *n;
+    cJSON   *s, *conf, *coord;
     size_t   len;
 
     static const char  *box_keys[] = { "x", "y", "width", "height", NULL };
@@ -511,17 +447,14 @@ ngx_qocr_add_bank_field(ngx_pool_t *pool, cJSON *fields, const char *name,
     s = cJSON_GetObjectItemCaseSensitive(item, "itemstring");
 
     if (!cJSON_IsString(s) || s->valuestring[0] == '\0') {
-        return cJSON_AddNullToObject(fields, name) ? NGX_OK : NGX_ERROR;
+        ngx_qocr_json_literal(j, name, "null");
+        return;
     }
 
-    len = ngx_strlen(s->valuestring);
+    /* the parsed reply is ours until it is deleted: edited in place */
 
-    value = ngx_pnalloc(pool, len + 1);
-    if (value == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(value, s->valuestring, len + 1);
+    value = (u_char *) s->valuestring;
+    len = ngx_strlen(value);
     code = NULL;
 
     if (ngx_strcmp(name, "card_number") == 0) {
@@ -532,40 +465,37 @@ ngx_qocr_add_bank_field(ngx_pool_t *pool, cJSON *fields, const char *name,
         }
 
         *q = '\0';
+        len = q - value;
 
-        if (q == value) {
-            return cJSON_AddNullToObject(fields, name) ? NGX_OK : NGX_ERROR;
+        if (len == 0) {
+            ngx_qocr_json_literal(j, name, "null");
+            return;
         }
 
     } else if (ngx_strcmp(name, "bank") == 0) {
         code = ngx_qocr_bank_code(value, len);
+        len = ngx_strlen(value);
     }
 
-    f = cJSON_AddObjectToObject(fields, name);
-    if (f == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (cJSON_AddStringToObject(f, "value", (char *) value) == NULL) {
-        return NGX_ERROR;
-    }
+    ngx_qocr_json_open(j, name, '{');
+    ngx_qocr_json_string(j, "value", value, len);
 
     if (ngx_strcmp(name, "bank") == 0) {
-        n = code ? cJSON_AddStringToObject(f, "code", (char *) code)
-                 : cJSON_AddNullToObject(f, "code");
-        if (n == NULL) {
-            return NGX_ERROR;
+        if (code) {
+            ngx_qocr_add_cstring(j, "code", (char *) code);
+
+        } else {
+            ngx_qocr_json_literal(j, "code", "null");
         }
     }
 
     conf = cJSON_GetObjectItemCaseSensitive(item, "itemconf");
 
-    n = cJSON_IsNumber(conf)
-        ? ngx_qocr_json_number(f, "confidence", conf->valuedouble)
-        : cJSON_AddNullToObject(f, "confidence");
+    if (cJSON_IsNumber(conf)) {
+        ngx_qocr_json_number(j, "confidence", conf->valuedouble);
 
-    if (n == NULL) {
-        return NGX_ERROR;
+    } else {
+        ngx_qocr_json_literal(j, "confidence", "null");
     }
 
     coord = cJSON_GetObjectItemCaseSensitive(item, "itemcoord");
@@ -577,54 +507,48 @@ ngx_qocr_add_bank_field(ngx_pool_t *pool, cJSON *fields, const char *name,
     }
 
     if (*k) {
-        return cJSON_AddNullToObject(f, "box") ? NGX_OK : NGX_ERROR;
-    }
+        ngx_qocr_json_literal(j, "box", "null");
 
-    box = cJSON_AddObjectToObject(f, "box");
-    if (box == NULL) {
-        return NGX_ERROR;
-    }
+    } else {
+        ngx_qocr_json_open(j, "box", '{');
 
-    for (k = box_keys; *k; k++) {
-        if (ngx_qocr_json_number(box, *k,
-                cJSON_GetObjectItemCaseSensitive(coord, *k)->valuedouble)
-            == NULL)
-        {
-            return NGX_ERROR;
+        for (k = box_keys; *k; k++) {
+            ngx_qocr_json_number(j, *k,
+                cJSON_GetObjectItemCaseSensitive(coord, *k)->valuedouble);
         }
+
+        ngx_qocr_json_close(j, '}');
     }
 
-    return NGX_OK;
+    ngx_qocr_json_close(j, '}');
 }
 
 
-static ngx_int_t
-ngx_qocr_add_result_head(cJSON *item, ngx_qocr_ctx_t *ctx, ngx_uint_t i)
+static void
+ngx_qocr_add_result_head(ngx_qocr_json_t *j, ngx_qocr_ctx_t *ctx,
+    ngx_uint_t i)
 {
     ngx_qocr_image_t  *img;
 
     img = ctx->images->elts;
 
-    if (ngx_qocr_json_number(item, "index", (double) i) == NULL) {
-        return NGX_ERROR;
-    }
+    ngx_qocr_json_number(j, "index", (double) i);
 
     if (img[i].has_source) {
-        /* NUL-terminated and made valid UTF-8 by the body parser */
-        return cJSON_AddStringToObject(item, "source",
-                                       (char *) img[i].source.data)
-               ? NGX_OK : NGX_ERROR;
-    }
+        /* made valid UTF-8 by the body parser */
+        ngx_qocr_json_string(j, "source", img[i].source.data,
+                             img[i].source.len);
 
-    return cJSON_AddNullToObject(item, "source") ? NGX_OK : NGX_ERROR;
+    } else {
+        ngx_qocr_json_literal(j, "source", "null");
+    }
 }
 
 
-static ngx_int_t
-ngx_qocr_add_item_error(cJSON *item, ngx_int_t code)
+static void
+ngx_qocr_add_item_error(ngx_qocr_json_t *j, ngx_int_t code)
 {
-    cJSON           *e;
-    ngx_qocr_err_e   err;
+    ngx_qocr_err_e  err;
 
     if (code == NGX_QOCR_NO_CODE) {
         err = NGX_QOCR_UPSTREAM_ERROR;
@@ -633,28 +557,22 @@ ngx_qocr_add_item_error(cJSON *item, ngx_int_t code)
         err = ngx_qocr_map_code(code);
     }
 
-    e = cJSON_AddObjectToObject(item, "error");
-    if (e == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (cJSON_AddStringToObject(e, "code", ngx_qocr_err_name(err)) == NULL
-        || cJSON_AddStringToObject(e, "message",
-                                   code == NGX_QOCR_NO_CODE
-                                   ? "the OCR service returned no result "
-                                     "for this image"
-                                   : ngx_qocr_err_text(err))
-           == NULL)
-    {
-        return NGX_ERROR;
-    }
+    ngx_qocr_json_open(j, "error", '{');
+    ngx_qocr_add_cstring(j, "code", ngx_qocr_err_name(err));
+    ngx_qocr_add_cstring(j, "message",
+                         code == NGX_QOCR_NO_CODE
+                         ? "the OCR service returned no result for this "
+                           "image"
+                         : ngx_qocr_err_text(err));
 
     if (code == NGX_QOCR_NO_CODE) {
-        return cJSON_AddNullToObject(e, "upstream_code") ? NGX_OK : NGX_ERROR;
+        ngx_qocr_json_literal(j, "upstream_code", "null");
+
+    } else {
+        ngx_qocr_json_number(j, "upstream_code", (double) code);
     }
 
-    return ngx_qocr_json_number(e, "upstream_code", (double) code)
-           ? NGX_OK : NGX_ERROR;
+    ngx_qocr_json_close(j, '}');
 }
 
 
@@ -663,11 +581,11 @@ ngx_qocr_add_item_error(cJSON *item, ngx_int_t code)
  * not recognize it (confidence -1, no value).
  */
 
-static ngx_int_t
-ngx_qocr_add_field(cJSON *fields, const char *name, cJSON *data,
+static void
+ngx_qocr_add_field(ngx_qocr_json_t *j, const char *name, cJSON *data,
     const char *key, const char *conf_key)
 {
-    cJSON  *value, *conf, *f;
+    cJSON  *value, *conf;
 
     value = cJSON_GetObjectItemCaseSensitive(data, key);
     conf = cJSON_GetObjectItemCaseSensitive(data, conf_key);
@@ -675,24 +593,28 @@ ngx_qocr_add_field(cJSON *fields, const char *name, cJSON *data,
     if (!cJSON_IsString(value) || value->valuestring[0] == '\0'
         || (cJSON_IsNumber(conf) && conf->valuedouble < 0))
     {
-        return cJSON_AddNullToObject(fields, name) ? NGX_OK : NGX_ERROR;
+        ngx_qocr_json_literal(j, name, "null");
+        return;
     }
 
-    f = cJSON_AddObjectToObject(fields, name);
-    if (f == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (cJSON_AddStringToObject(f, "value", value->valuestring) == NULL) {
-        return NGX_ERROR;
-    }
+    ngx_qocr_json_open(j, name, '{');
+    ngx_qocr_add_cstring(j, "value", value->valuestring);
 
     if (cJSON_IsNumber(conf)) {
-        return ngx_qocr_json_number(f, "confidence", conf->valuedouble)
-               ? NGX_OK : NGX_ERROR;
+        ngx_qocr_json_number(j, "confidence", conf->valuedouble);
+
+    } else {
+        ngx_qocr_json_literal(j, "confidence", "null");
     }
 
-    return cJSON_AddNullToObject(f, "confidence") ? NGX_OK : NGX_ERROR;
+    ngx_qocr_json_close(j, '}');
+}
+
+
+static void
+ngx_qocr_add_cstring(ngx_qocr_json_t *j, const char *key, const char *value)
+{
+    ngx_qocr_json_string(j, key, (u_char *) value, ngx_strlen(value));
 }
 
 
