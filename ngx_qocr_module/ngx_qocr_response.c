@@ -35,6 +35,8 @@ static void ngx_qocr_add_field(ngx_qocr_json_t *j, const char *name,
     cJSON *data, const char *key, const char *conf_key);
 static void ngx_qocr_add_cstring(ngx_qocr_json_t *j, const char *key,
     const char *value);
+static ngx_int_t ngx_qocr_no_results(ngx_log_t *log, ngx_qocr_ctx_t *ctx,
+    const char *what);
 static ngx_int_t ngx_qocr_code(cJSON *obj, ngx_int_t *code);
 static ngx_int_t ngx_qocr_result_index(cJSON *res, ngx_uint_t n);
 static ngx_int_t ngx_qocr_result_url_index(cJSON *res, ngx_qocr_ctx_t *ctx,
@@ -172,13 +174,7 @@ ngx_qocr_namecard(ngx_qocr_json_t *j, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
     list = cJSON_GetObjectItemCaseSensitive(reply, "result_list");
 
     if (top_code == 0 && !cJSON_IsArray(list)) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "qocr: the OCR service's reply has no result_list "
-                      "(HTTP status %ui)", ctx->reply.status.code);
-
-        ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
-                           "the OCR service's reply has no results", 0);
-        return NGX_DECLINED;
+        return ngx_qocr_no_results(log, ctx, "no result_list");
     }
 
     by_index = ngx_pcalloc(j->pool, n * sizeof(cJSON *));
@@ -314,13 +310,7 @@ ngx_qocr_bankcard(ngx_qocr_json_t *j, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
     if (code == 0 && !cJSON_HasObjectItem(reply, "code")
         && !cJSON_IsArray(items))
     {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "qocr: the OCR service's reply has no code and no "
-                      "items (HTTP status %ui)", ctx->reply.status.code);
-
-        ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
-                           "the OCR service's reply has no results", 0);
-        return NGX_DECLINED;
+        return ngx_qocr_no_results(log, ctx, "no code and no items");
     }
 
     ngx_qocr_json_open(j, NULL, '{');
@@ -615,6 +605,22 @@ static void
 ngx_qocr_add_cstring(ngx_qocr_json_t *j, const char *key, const char *value)
 {
     ngx_qocr_json_string(j, key, (u_char *) value, ngx_strlen(value));
+}
+
+
+/* a reply of the service's shape but without results: upstream_error */
+
+static ngx_int_t
+ngx_qocr_no_results(ngx_log_t *log, ngx_qocr_ctx_t *ctx, const char *what)
+{
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "qocr: the OCR service's reply has %s (HTTP status %ui)",
+                  what, ctx->reply.status.code);
+
+    ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
+                       "the OCR service's reply has no results", 0);
+
+    return NGX_DECLINED;
 }
 
 
