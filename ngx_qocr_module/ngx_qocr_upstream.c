@@ -141,12 +141,15 @@ ngx_qocr_input_filter_init(void *data)
     }
 
     if (ctx->reply.body_done) {
-        /* read whole by process_header; what follows it is dropped */
-        u->length = 0;
-        u->keepalive = !ctx->reply.connection_close && !ctx->reply.extra
-                       && u->buffer.pos == u->buffer.last;
+        /*
+         * read whole by process_header; bytes after it (reply.extra: left
+         * in the buffer) are dropped, and so is the connection
+         */
 
-        if (!u->keepalive && u->buffer.pos != u->buffer.last) {
+        u->length = 0;
+        u->keepalive = !ctx->reply.connection_close && !ctx->reply.extra;
+
+        if (ctx->reply.extra) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "qocr: the OCR service sent data after its reply");
         }
