@@ -208,8 +208,6 @@ typedef struct {
 } ngx_qocr_ctx_t;
 
 
-struct cJSON;     /* <cjson/cJSON.h>, where the JSON is made */
-
 extern ngx_module_t  ngx_http_qocr_module;
 
 
@@ -282,8 +280,6 @@ ngx_int_t ngx_qocr_error_json(ngx_pool_t *pool, ngx_uint_t kind,
     ngx_qocr_err_e err, const char *message, ngx_int_t upstream_code,
     ngx_str_t *out);
 const char *ngx_qocr_kind_name(ngx_uint_t kind);
-ngx_int_t ngx_qocr_json_out(ngx_pool_t *pool, struct cJSON *root,
-    ngx_str_t *out);
 void ngx_qocr_json_init(ngx_qocr_json_t *j, ngx_pool_t *pool, size_t size);
 void ngx_qocr_json_open(ngx_qocr_json_t *j, const char *key, u_char c);
 void ngx_qocr_json_close(ngx_qocr_json_t *j, u_char c);

@@ -15,8 +15,6 @@
 
 #include "ngx_qocr.h"
 
-#include <cjson/cJSON.h>
-
 
 typedef struct {
     const char   *name;
@@ -211,41 +209,11 @@ ngx_qocr_status_error(ngx_uint_t status)
 
 
 /*
- * Prints a JSON tree into the pool, unformatted, and frees the tree (on
- * failure too).
- */
-
-ngx_int_t
-ngx_qocr_json_out(ngx_pool_t *pool, cJSON *root, ngx_str_t *out)
-{
-    char  *json;
-
-    json = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-
-    if (json == NULL) {
-        return NGX_ERROR;
-    }
-
-    out->len = ngx_strlen(json);
-    out->data = ngx_pnalloc(pool, out->len);
-
-    if (out->data != NULL) {
-        ngx_memcpy(out->data, json, out->len);
-    }
-
-    cJSON_free(json);
-
-    return (out->data != NULL) ? NGX_OK : NGX_ERROR;
-}
-
-
-/*
  * The JSON writer.  Keys are the module's own; strings are escaped with
  * nginx's ngx_escape_json(), bytes of 0x80 and above pass as they are
  * (UTF-8).  Numbers: integers exactly, other values to six decimals
- * without trailing zeros (cJSON prints a double with sprintf("%1.15g") and
- * checks it with sscanf(), thousands of instructions a number).
+ * without trailing zeros (a JSON library's sprintf("%1.15g") and sscanf()
+ * round trip costs thousands of instructions a number).
  */
 
 static u_char *ngx_qocr_json_reserve(ngx_qocr_json_t *j, size_t n);
@@ -424,7 +392,7 @@ ngx_qocr_json_number(ngx_qocr_json_t *j, const char *key, double d)
     int64_t   n, frac;
 
     if (d != d || d > 1e15 || d < -1e15) {
-        /* NaN, infinities and the very large: as cJSON prints NaN */
+        /* NaN, infinities and the very large: null */
         ngx_qocr_json_literal(j, key, "null");
         return;
     }

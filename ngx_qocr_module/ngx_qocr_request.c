@@ -30,6 +30,8 @@ static ngx_int_t ngx_qocr_build_url_chain(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf);
 static u_char *ngx_qocr_part_header(u_char *p, ngx_str_t *boundary,
     ngx_qocr_ctx_t *ctx, ngx_uint_t i);
+static ngx_int_t ngx_qocr_json_out(ngx_pool_t *pool, cJSON *root,
+    ngx_str_t *out);
 static size_t ngx_qocr_part_header_len(ngx_str_t *boundary,
     ngx_qocr_ctx_t *ctx, ngx_uint_t i);
 
@@ -408,6 +410,36 @@ failed:
     cJSON_Delete(root);
 
     return NGX_ERROR;
+}
+
+
+/*
+ * Prints a JSON tree into the pool, unformatted, and frees the tree (on
+ * failure too).
+ */
+
+static ngx_int_t
+ngx_qocr_json_out(ngx_pool_t *pool, cJSON *root, ngx_str_t *out)
+{
+    char  *json;
+
+    json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->len = ngx_strlen(json);
+    out->data = ngx_pnalloc(pool, out->len);
+
+    if (out->data != NULL) {
+        ngx_memcpy(out->data, json, out->len);
+    }
+
+    cJSON_free(json);
+
+    return (out->data != NULL) ? NGX_OK : NGX_ERROR;
 }
 
 
