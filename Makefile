@@ -43,7 +43,7 @@ ASAN_LD_OPT := -fsanitize=address,undefined
 
 BUILD_PKGS  := nginx nginx-dev libssl-dev libcjson-dev libpcre2-dev dpkg-dev \
                zlib1g-dev
-TEST_PKGS   := curl perl openssl ca-certificates libio-socket-ssl-perl \
+TEST_PKGS   := curl perl procps openssl ca-certificates libio-socket-ssl-perl \
                wrk libnginx-mod-http-echo valgrind
 ASAN_PKGS   := clang-14 libclang-rt-14-dev libfuzzer-14-dev
 
