@@ -26,7 +26,7 @@ STATIC_DIR  := $(QOCR_CACHE)/static
 STATIC_NGX  := $(STATIC_DIR)/nginx
 ASAN_DIR    := $(QOCR_CACHE)/asan
 ASAN_NGX    := $(ASAN_DIR)/nginx
-UNIT        := $(BUILD)/unit/sign-kat
+UNIT        := $(BUILD)/unit/sign-kat $(BUILD)/unit/tc3-kat
 SOURCES     := config $(wildcard ngx_qocr_module/*.c ngx_qocr_module/*.h)
 
 # Debian's compiler and linker flags for nginx, as "nginx -V" shows them

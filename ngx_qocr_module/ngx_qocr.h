@@ -2,20 +2,30 @@
 /*
  * ngx_qocr: OCR for nginx-fronted sites.
  *
- * Shared types of the module.  One file per concern:
+ * The types the module's files share.  The files, bottom layer first (a
+ * file calls only files of the layers below it):
  *
- *   ngx_qocr_module.c     directives, configuration, the content handler
- *   ngx_qocr_body.c       the client body: Content-Type, raw and multipart
- *                         images, the checks made before any upstream call
- *   ngx_qocr_multipart.c  the multipart/form-data parser (plain function)
- *   ngx_qocr_request.c    the request sent to the OCR service
- *   ngx_qocr_sign.c       the legacy multi-use signature
- *   ngx_qocr_reply.c      the OCR service's HTTP reply (status line,
- *                         headers, Content-Length/chunked/close bodies)
- *   ngx_qocr_upstream.c   the upstream callbacks that drive it
- *   ngx_qocr_response.c   the service's JSON turned into the contract's JSON
- *   ngx_qocr_output.c     the error table, JSON output and the filter that
- *                         makes every reply of a qocr location JSON
+ *   plain functions, fuzzed on their own
+ *     ngx_qocr_json.c       the JSON writer
+ *     ngx_qocr_multipart.c  the multipart/form-data parser
+ *     ngx_qocr_sign.c       both APIs' signatures (legacy, TC3)
+ *     ngx_qocr_reply.c      the OCR service's HTTP reply
+ *   the module's logic
+ *     ngx_qocr_result.c     the normalized schema: error table, results,
+ *                           the answer's JSON
+ *     ngx_qocr_body.c       the client body and its checks
+ *     ngx_qocr_legacy.c     the legacy API: request, signature, reply
+ *     ngx_qocr_v3.c         API 3.0: request, signature, reply
+ *   nginx glue
+ *     ngx_qocr_upstream.c   the upstream callbacks of one OCR call
+ *     ngx_qocr_batch.c      API 3.0 batches: one subrequest per image
+ *     ngx_qocr_filter.c     the filter that makes every reply JSON
+ *   on top
+ *     ngx_qocr_module.c     directives, configuration, the handler,
+ *                           variables
+ *
+ * The two APIs are reached through ngx_qocr_api_t, their table of
+ * functions; nothing else knows which API a location speaks.
  */
 
 
@@ -27,19 +37,25 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_qocr_reply.h"
+
 
 #define NGX_QOCR_NAMECARD          1
 #define NGX_QOCR_BANKCARD          2
 
 #define NGX_QOCR_NAMECARD_MAX      20
 #define NGX_QOCR_MAGIC_LEN         16
-#define NGX_QOCR_BOUNDARY_LEN      36   /* "qocr" and 32 hex digits */
-#define NGX_QOCR_SIGN_PLAIN_MAX    1024
 #define NGX_QOCR_URL_MAX           2048
 #define NGX_QOCR_URL_BODY_MAX      (64 * 1024)
 
+/* qocr_bankcard_checks */
+#define NGX_QOCR_CHECK_COPY        0x0002
+#define NGX_QOCR_CHECK_RESHOOT     0x0004
+#define NGX_QOCR_CHECK_BORDER      0x0008
+#define NGX_QOCR_CHECK_OFF         0x0010
 
-/* normalized error codes, contract section 5 */
+
+/* normalized error codes, contract sections 5 and 8 */
 
 typedef enum {
     NGX_QOCR_OK = 0,
@@ -56,6 +72,7 @@ typedef enum {
     NGX_QOCR_IMAGE_REJECTED,
     NGX_QOCR_RATE_LIMITED,
     NGX_QOCR_UPSTREAM_AUTH_FAILED,
+    NGX_QOCR_UPSTREAM_BILLING,
     NGX_QOCR_UPSTREAM_ERROR,
     NGX_QOCR_UPSTREAM_TIMEOUT,
     NGX_QOCR_UPSTREAM_UNAVAILABLE,
@@ -64,12 +81,61 @@ typedef enum {
 } ngx_qocr_err_e;
 
 
-#define NGX_QOCR_NO_CODE           NGX_MAX_INT_T_VALUE
-#define NGX_QOCR_RATE_LIMITED_CODE 15
+/* the keys of "fields", in the order they are written (section 8) */
+
+enum {
+    NGX_QOCR_NC_NAME = 0,
+    NGX_QOCR_NC_NAME_EN,
+    NGX_QOCR_NC_COMPANY,
+    NGX_QOCR_NC_COMPANY_EN,
+    NGX_QOCR_NC_TITLE,
+    NGX_QOCR_NC_TITLE_EN,
+    NGX_QOCR_NC_DEPARTMENT,
+    NGX_QOCR_NC_DEPARTMENT_EN,
+    NGX_QOCR_NC_PHONE,
+    NGX_QOCR_NC_TEL,
+    NGX_QOCR_NC_FAX,
+    NGX_QOCR_NC_EMAIL,
+    NGX_QOCR_NC_WEBSITE,
+    NGX_QOCR_NC_ADDRESS,
+    NGX_QOCR_NC_ADDRESS_EN,
+    NGX_QOCR_NC_POSTCODE,
+    NGX_QOCR_NC_QQ,
+    NGX_QOCR_NC_WECHAT,
+    NGX_QOCR_NC_WEIBO,
+    NGX_QOCR_NC_MSN,
+    NGX_QOCR_NC_SOCIAL,
+    NGX_QOCR_NC_COMPANY_ACCOUNT,
+    NGX_QOCR_NC_OTHER,
+    NGX_QOCR_NC_FIELDS
+};
+
+enum {
+    NGX_QOCR_BC_CARD_NUMBER = 0,
+    NGX_QOCR_BC_CARD_TYPE,
+    NGX_QOCR_BC_CARD_NAME,
+    NGX_QOCR_BC_BANK,
+    NGX_QOCR_BC_VALID_THRU,
+    NGX_QOCR_BC_FIELDS
+};
+
+
+typedef struct ngx_qocr_ctx_s  ngx_qocr_ctx_t;
+typedef struct ngx_qocr_api_s  ngx_qocr_api_t;
+
+
+/* the signing key of API 3.0, derived once per UTC day */
+
+typedef struct {
+    time_t                      day;        /* days since the epoch */
+    void                       *hmac;       /* keyed with that day's key */
+} ngx_qocr_tc3_cache_t;
 
 
 typedef struct {
     ngx_uint_t                  kind;
+    ngx_uint_t                  api_v3;     /* qocr_api v3 */
+    ngx_qocr_api_t             *api;
     ngx_str_t                   location;   /* for configuration errors */
 
     ngx_http_upstream_conf_t    upstream;
@@ -82,8 +148,15 @@ typedef struct {
     ngx_str_t                   bucket;
     ngx_str_t                   secret_id;
     ngx_str_t                   secret_key;
+    ngx_str_t                   token;      /* API 3.0 temporary key */
     ngx_str_t                   credentials; /* file they came from */
-    void                       *hmac;       /* keyed with secret_key */
+    void                       *hmac;       /* legacy: keyed SHA1 */
+    ngx_qocr_tc3_cache_t       *tc3;
+
+    ngx_str_t                   region;     /* empty: none sent */
+    ngx_str_t                   options;    /* v3: after the image */
+    ngx_uint_t                  parallel;
+    ngx_uint_t                  bankcard_checks;
 
     time_t                      sign_ttl;
     ngx_flag_t                  return_image;
@@ -94,201 +167,122 @@ typedef struct {
 } ngx_qocr_loc_conf_t;
 
 
-/* an image found in the client body: a range of the body */
+/* an image of the client's: a range of the client body, or a URL */
 
 typedef struct {
     off_t                       start;      /* offset in the client body */
     off_t                       size;
-    ngx_str_t                   source;     /* client filename, UTF-8 */
+    ngx_str_t                   source;     /* filename or URL, UTF-8 */
     ngx_uint_t                  has_source; /* unsigned */
     ngx_str_t                   type;       /* detected MIME type */
     ngx_str_t                   ext;        /* file name extension */
 } ngx_qocr_image_t;
 
 
-/* a part of a multipart/form-data body, as the parser reports it */
+/* the OCR service's code: a number (legacy) or a string (API 3.0) */
 
 typedef struct {
-    off_t                       start;
-    off_t                       end;
-    ngx_str_t                   filename;
-    unsigned                    has_filename:1;
-} ngx_qocr_part_t;
+    ngx_str_t                   text;       /* len 0: none */
+    ngx_uint_t                  string;     /* unsigned */
+} ngx_qocr_code_t;
 
 
-typedef struct {
-    ngx_pool_t                 *pool;
-    ngx_array_t                *parts;      /* ngx_qocr_part_t, file parts */
-    ngx_uint_t                  max_parts;  /* stored at most; more counted */
-    ngx_uint_t                  nfiles;     /* file parts seen */
-
-    u_char                      delim[4 + 70];
-    size_t                      dlen;
-
-    ngx_uint_t                  state;
-    size_t                      match;
-    off_t                       match_start;
-    off_t                       offset;     /* of the next byte fed */
-    off_t                       part_start;
-
-    u_char                     *line;       /* current part header line */
-    size_t                      line_len;
-    size_t                      header_bytes;
-
-    ngx_str_t                   filename;
-    unsigned                    has_filename:1;
-    unsigned                    done:1;
-
-    const char                 *error;      /* static text */
-} ngx_qocr_multipart_t;
-
-
-/*
- * JSON written straight into one pool buffer (ngx_qocr_output.c): values
- * are appended in order, commas placed by nesting depth; a failed
- * allocation is remembered and reported once, by ngx_qocr_json_done().
- */
+/* a recognized field; value.data NULL: the field is null */
 
 typedef struct {
-    ngx_pool_t                 *pool;
-    u_char                     *start;
-    u_char                     *pos;
-    u_char                     *end;
-    uint64_t                    more;       /* bit d: depth d has a value */
-    ngx_uint_t                  depth;
-    ngx_uint_t                  failed;     /* unsigned */
-} ngx_qocr_json_t;
+    ngx_str_t                   value;
+    ngx_str_t                   code;       /* bank: the bank's code */
+    ngx_array_t                *values;     /* ngx_str_t, when several */
+    double                      confidence;
+    double                      box[4];     /* x, y, width, height */
+    unsigned                    has_confidence:1;
+    unsigned                    has_box:1;
+} ngx_qocr_field_t;
 
 
-/* the upstream reply, as far as it has been read */
-
-typedef struct {
-    ngx_uint_t                  phase;
-    ngx_http_status_t           status;
-    ngx_http_chunked_t          chunked;
-    off_t                       content_length;
-    off_t                       remaining;  /* of the body; -1: till close */
-    ngx_str_t                   retry_after;
-    unsigned                    is_chunked:1;
-    unsigned                    connection_close:1;
-    unsigned                    got_bytes:1;
-    unsigned                    header_done:1;
-    unsigned                    body_done:1;
-    unsigned                    complete:1;
-    unsigned                    extra:1;    /* bytes after the body */
-
-    u_char                     *data;
-    size_t                      len;
-    size_t                      size;
-} ngx_qocr_reply_t;
-
+/* the normalized result of one image (contract section 8) */
 
 typedef struct {
-    ngx_http_request_t         *request;
+    ngx_qocr_err_e              err;        /* NGX_QOCR_OK: "ok": true */
+    const char                 *message;    /* NULL: the table's */
+    ngx_qocr_code_t             code;
+    ngx_qocr_field_t           *fields;
+    ngx_array_t                *warnings;   /* ngx_str_t */
+    ngx_str_t                   request_id;
+    ngx_str_t                   image;      /* base64; len 0: none */
+    ngx_uint_t                  done;       /* unsigned */
+} ngx_qocr_result_t;
+
+
+/* an API: what the shared code asks of it */
+
+struct ngx_qocr_api_s {
+    /* one call an image (a batch of calls), or one for every image */
+    ngx_uint_t   per_image;
+    /* a location's configuration, checked and completed */
+    ngx_int_t  (*init_conf)(ngx_conf_t *cf, ngx_qocr_loc_conf_t *qlcf);
+    /* NULL, or why an image of this type is refused */
+    const char *(*refuse_type)(ngx_uint_t kind, ngx_str_t *ext);
+    /* the upstream request of a call: ctx->request_bufs */
+    ngx_int_t  (*create_request)(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
+                                 ngx_qocr_loc_conf_t *qlcf);
+    /* a retry: the same bytes again */
+    ngx_int_t  (*reinit_request)(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
+                                 ngx_qocr_loc_conf_t *qlcf);
+    /* the complete reply says the service is rate limiting */
+    ngx_uint_t (*rate_limited)(ngx_qocr_ctx_t *ctx);
+    /* the complete reply into the call's results, or a request error */
+    ngx_int_t  (*parse_reply)(ngx_pool_t *pool, ngx_log_t *log,
+                              ngx_qocr_ctx_t *ctx);
+};
+
+
+struct ngx_qocr_ctx_s {
     ngx_uint_t                  kind;
+    ngx_qocr_loc_conf_t        *conf;
 
     ngx_array_t                *images;     /* ngx_qocr_image_t */
     off_t                       body_size;
-    ngx_str_t                   url_body;   /* the JSON sent upstream */
 
-    ngx_str_t                   boundary;   /* of the upstream body */
-    ngx_str_t                   auth;       /* the signature sent */
+    /* a call: images [first, first + count), results of them */
+    ngx_uint_t                  first;
+    ngx_uint_t                  count;
+    ngx_qocr_result_t          *results;
+    ngx_uint_t                  sent;       /* images sent upstream */
+
+    ngx_str_t                   boundary;   /* legacy multipart body */
+    ngx_str_t                   auth;       /* legacy signature */
+    ngx_str_t                   url_body;   /* legacy URL JSON */
     ngx_chain_t                *request_bufs;
+    u_char                     *body;       /* v3: the body, to free */
 
     ngx_qocr_reply_t            reply;
 
-    ngx_qocr_err_e              err;
-    ngx_qocr_err_e              item_err;   /* of the first failing image */
+    ngx_qocr_err_e              err;        /* of the whole request */
     const char                 *err_text;   /* NULL: the table's text */
-    ngx_int_t                   upstream_code; /* NGX_QOCR_NO_CODE: none */
+    ngx_qocr_code_t             upstream_code;
+
+    /* a batch (the main request) and its calls (subrequests) */
+    ngx_qocr_ctx_t             *main;       /* of a call: the batch */
+    ngx_http_request_t        **calls;
+    ngx_uint_t                  next;
+    ngx_uint_t                  inflight;
+    ngx_uint_t                  finished;
+    ngx_int_t                   fatal;      /* -1, or the failing index */
 
     unsigned                    url_input:1;
+    unsigned                    results_ready:1;
+    unsigned                    call_done:1;
+    unsigned                    answered:1;
     unsigned                    held:1;     /* header kept from the client */
-    unsigned                    sent:1;     /* our JSON has been sent */
-} ngx_qocr_ctx_t;
+    unsigned                    out:1;      /* our JSON has been sent */
+};
 
 
-extern ngx_module_t  ngx_http_qocr_module;
+extern ngx_module_t    ngx_http_qocr_module;
 
-
-/* ngx_qocr_module.c */
-ngx_qocr_ctx_t *ngx_qocr_create_ctx(ngx_http_request_t *r, ngx_uint_t kind);
-
-/* ngx_qocr_body.c */
-ngx_int_t ngx_qocr_parse_body(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
-    ngx_qocr_loc_conf_t *qlcf);
-ngx_int_t ngx_qocr_body_slice(ngx_pool_t *pool, ngx_chain_t *body,
-    off_t start, off_t size, ngx_chain_t ***last, ngx_uint_t in_memory,
-    ngx_log_t *log);
-const char *ngx_qocr_image_type(u_char *p, size_t n, ngx_str_t *type,
-    ngx_str_t *ext);
-ngx_int_t ngx_qocr_parse_url_json(ngx_pool_t *pool, u_char *body, size_t len,
-    ngx_uint_t max_images, ngx_qocr_ctx_t *ctx);
-
-/* ngx_qocr_multipart.c */
-ngx_int_t ngx_qocr_multipart_boundary(ngx_str_t *content_type,
-    ngx_str_t *boundary);
-ngx_int_t ngx_qocr_multipart_init(ngx_qocr_multipart_t *mp, ngx_pool_t *pool,
-    ngx_str_t *boundary, ngx_uint_t max_parts);
-ngx_int_t ngx_qocr_multipart_feed(ngx_qocr_multipart_t *mp, u_char *p,
-    size_t len);
-ngx_int_t ngx_qocr_multipart_finish(ngx_qocr_multipart_t *mp);
-
-/* ngx_qocr_request.c */
-ngx_int_t ngx_qocr_create_request(ngx_http_request_t *r);
-ngx_int_t ngx_qocr_reinit_request(ngx_http_request_t *r);
-ngx_int_t ngx_qocr_url_json(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
-    ngx_qocr_loc_conf_t *qlcf, ngx_str_t *out);
-
-/* ngx_qocr_sign.c */
-ngx_int_t ngx_qocr_sign(ngx_str_t *secret_key, ngx_str_t *plain,
-    ngx_str_t *out);
-ngx_int_t ngx_qocr_sign_init(ngx_conf_t *cf, ngx_qocr_loc_conf_t *qlcf);
-ngx_int_t ngx_qocr_sign_request(ngx_pool_t *pool, ngx_qocr_loc_conf_t *qlcf,
-    time_t now, uint32_t rnd, ngx_str_t *out);
-
-/* ngx_qocr_reply.c */
-void ngx_qocr_reply_init(ngx_qocr_reply_t *reply);
-ngx_int_t ngx_qocr_reply_parse_header(ngx_http_request_t *r,
-    ngx_qocr_reply_t *reply, ngx_buf_t *b, size_t max, const char **error);
-ngx_int_t ngx_qocr_reply_parse_body(ngx_http_request_t *r,
-    ngx_qocr_reply_t *reply, ngx_buf_t *b, size_t max, const char **error);
-ngx_int_t ngx_qocr_reply_append(ngx_qocr_reply_t *reply, ngx_pool_t *pool,
-    u_char *p, size_t n, size_t max);
-
-/* ngx_qocr_upstream.c */
-ngx_int_t ngx_qocr_process_header(ngx_http_request_t *r);
-ngx_int_t ngx_qocr_input_filter_init(void *data);
-ngx_int_t ngx_qocr_input_filter(void *data, ssize_t bytes);
-void ngx_qocr_abort_request(ngx_http_request_t *r);
-void ngx_qocr_finalize_request(ngx_http_request_t *r, ngx_int_t rc);
-
-/* ngx_qocr_response.c */
-ngx_int_t ngx_qocr_reply_code(ngx_qocr_reply_t *reply);
-ngx_int_t ngx_qocr_normalize(ngx_pool_t *pool, ngx_log_t *log,
-    ngx_qocr_ctx_t *ctx, ngx_str_t *out, ngx_uint_t *status);
-
-/* ngx_qocr_output.c */
-ngx_int_t ngx_qocr_filter_init(ngx_conf_t *cf);
-void ngx_qocr_set_error(ngx_qocr_ctx_t *ctx, ngx_qocr_err_e err,
-    const char *message, ngx_int_t upstream_code);
-ngx_qocr_err_e ngx_qocr_map_code(ngx_int_t code);
-ngx_uint_t ngx_qocr_err_status(ngx_qocr_err_e err);
-const char *ngx_qocr_err_name(ngx_qocr_err_e err);
-const char *ngx_qocr_err_text(ngx_qocr_err_e err);
-ngx_int_t ngx_qocr_error_json(ngx_pool_t *pool, ngx_uint_t kind,
-    ngx_qocr_err_e err, const char *message, ngx_int_t upstream_code,
-    ngx_str_t *out);
-const char *ngx_qocr_kind_name(ngx_uint_t kind);
-void ngx_qocr_json_init(ngx_qocr_json_t *j, ngx_pool_t *pool, size_t size);
-void ngx_qocr_json_open(ngx_qocr_json_t *j, const char *key, u_char c);
-void ngx_qocr_json_close(ngx_qocr_json_t *j, u_char c);
-void ngx_qocr_json_string(ngx_qocr_json_t *j, const char *key, u_char *s,
-    size_t len);
-void ngx_qocr_json_literal(ngx_qocr_json_t *j, const char *key,
-    const char *literal);
-void ngx_qocr_json_number(ngx_qocr_json_t *j, const char *key, double d);
-ngx_int_t ngx_qocr_json_done(ngx_qocr_json_t *j, ngx_str_t *out);
+extern ngx_qocr_api_t  ngx_qocr_legacy_api;
+extern ngx_qocr_api_t  ngx_qocr_v3_api;
 
 
 #endif /* _NGX_QOCR_H_INCLUDED_ */

@@ -10,7 +10,9 @@
  */
 
 
-#include "ngx_qocr.h"
+#include "ngx_qocr_body.h"
+#include "ngx_qocr_multipart.h"
+#include "ngx_qocr_result.h"
 
 #include <cjson/cJSON.h>
 
@@ -25,8 +27,8 @@ static ngx_int_t ngx_qocr_add_url(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
     cJSON *u, const char **bad);
 static ngx_int_t ngx_qocr_check_images(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf);
-static ngx_int_t ngx_qocr_body_peek(ngx_chain_t *body, off_t start,
-    u_char *dst, size_t size, ngx_log_t *log);
+static ngx_int_t ngx_qocr_body_copy(void *data, u_char *p, size_t n);
+static ngx_int_t ngx_qocr_body_feed(void *data, u_char *p, size_t n);
 static void ngx_qocr_utf8_clean(ngx_str_t *s);
 
 
@@ -50,8 +52,8 @@ ngx_qocr_parse_body(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
         ngx_qocr_set_error(ctx, NGX_QOCR_UNSUPPORTED_MEDIA_TYPE,
                            "the request has no Content-Type: send "
                            "multipart/form-data, an image, or JSON with "
-                           "URLs", 0);
-        return NGX_ERROR;
+                           "URLs", NULL);
+        return NGX_DECLINED;
     }
 
     type = r->headers_in.content_type->value;
@@ -62,11 +64,11 @@ ngx_qocr_parse_body(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
         return ngx_qocr_parse_multipart(r, ctx, qlcf, &boundary);
     }
 
-    if (rc == NGX_ERROR) {
+    if (rc == NGX_DECLINED) {
         ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST,
                            "malformed multipart body: no valid boundary in "
-                           "Content-Type", 0);
-        return NGX_ERROR;
+                           "Content-Type", NULL);
+        return NGX_DECLINED;
     }
 
     if ((type.len >= 6 && ngx_strncasecmp(type.data, (u_char *) "image/", 6)
@@ -90,8 +92,8 @@ ngx_qocr_parse_body(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
         if (!qlcf->url_input) {
             ngx_qocr_set_error(ctx, NGX_QOCR_UNSUPPORTED_MEDIA_TYPE,
                                "URL input is off here: send the image itself",
-                               0);
-            return NGX_ERROR;
+                               NULL);
+            return NGX_DECLINED;
         }
 
         return ngx_qocr_parse_urls(r, ctx, qlcf);
@@ -99,8 +101,8 @@ ngx_qocr_parse_body(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
 
     ngx_qocr_set_error(ctx, NGX_QOCR_UNSUPPORTED_MEDIA_TYPE,
                        "unsupported Content-Type: send multipart/form-data, "
-                       "an image, or JSON with URLs", 0);
-    return NGX_ERROR;
+                       "an image, or JSON with URLs", NULL);
+    return NGX_DECLINED;
 }
 
 
@@ -114,12 +116,12 @@ static ngx_int_t
 ngx_qocr_parse_urls(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     ngx_qocr_loc_conf_t *qlcf)
 {
-    u_char  *body;
+    u_char  *body, *p;
 
     if (ctx->body_size > NGX_QOCR_URL_BODY_MAX) {
         ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST,
-                           "the JSON body is too large", 0);
-        return NGX_ERROR;
+                           "the JSON body is too large", NULL);
+        return NGX_DECLINED;
     }
 
     body = ngx_pnalloc(r->pool, (size_t) ctx->body_size + 1);
@@ -127,9 +129,12 @@ ngx_qocr_parse_urls(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    p = body;
+
     if (ctx->body_size
-        && ngx_qocr_body_peek(r->request_body->bufs, 0, body,
-                              (size_t) ctx->body_size, r->connection->log)
+        && ngx_qocr_body_walk(r->pool, r->request_body->bufs, 0,
+                              ctx->body_size, ngx_qocr_body_copy, &p,
+                              r->connection->log)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -143,7 +148,7 @@ ngx_qocr_parse_urls(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
 /*
  * The JSON body of URL input, as a plain function over a buffer (and so
  * fuzzed on its own): fills ctx->images with the URLs as sources, or sets
- * the error and returns NGX_ERROR.
+ * the error and returns NGX_DECLINED.
  */
 
 ngx_int_t
@@ -160,17 +165,17 @@ ngx_qocr_parse_url_json(ngx_pool_t *pool, u_char *body, size_t len,
     if (!cJSON_IsObject(json)) {
         cJSON_Delete(json);
         ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST,
-                           "the body is not a JSON object", 0);
-        return NGX_ERROR;
+                           "the body is not a JSON object", NULL);
+        return NGX_DECLINED;
     }
 
     url = cJSON_GetObjectItemCaseSensitive(json, "url");
     urls = cJSON_GetObjectItemCaseSensitive(json, "urls");
-    rc = NGX_ERROR;
+    rc = NGX_DECLINED;
 
     if (url && urls) {
         ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST,
-                           "send \"url\" or \"urls\", not both", 0);
+                           "send \"url\" or \"urls\", not both", NULL);
         goto done;
     }
 
@@ -183,22 +188,23 @@ ngx_qocr_parse_url_json(ngx_pool_t *pool, u_char *body, size_t len,
     } else {
         ngx_qocr_set_error(ctx, urls ? NGX_QOCR_BAD_REQUEST : NGX_QOCR_NO_IMAGE,
                            "send {\"url\": \"...\"} or "
-                           "{\"urls\": [\"...\"]}", 0);
+                           "{\"urls\": [\"...\"]}", NULL);
         goto done;
     }
 
     if (n == 0) {
-        ngx_qocr_set_error(ctx, NGX_QOCR_NO_IMAGE, "no URL in \"urls\"", 0);
+        ngx_qocr_set_error(ctx, NGX_QOCR_NO_IMAGE, "no URL in \"urls\"", NULL);
         goto done;
     }
 
     if (n > max_images) {
-        ngx_qocr_set_error(ctx, NGX_QOCR_TOO_MANY_IMAGES, NULL, 0);
+        ngx_qocr_set_error(ctx, NGX_QOCR_TOO_MANY_IMAGES, NULL, NULL);
         goto done;
     }
 
     ctx->images = ngx_array_create(pool, n, sizeof(ngx_qocr_image_t));
     if (ctx->images == NULL) {
+        rc = NGX_ERROR;
         goto done;
     }
 
@@ -209,22 +215,18 @@ ngx_qocr_parse_url_json(ngx_pool_t *pool, u_char *body, size_t len,
     }
 
     cJSON_ArrayForEach(u, urls) {
-        if (ngx_qocr_add_url(pool, ctx, u, &bad) != NGX_OK) {
+        rc = ngx_qocr_add_url(pool, ctx, u, &bad);
+        if (rc != NGX_OK) {
             goto refused;
         }
     }
 
-    if (url && ngx_qocr_add_url(pool, ctx, url, &bad) != NGX_OK) {
-        goto refused;
-    }
-
-    rc = NGX_OK;
-    goto done;
+    rc = url ? ngx_qocr_add_url(pool, ctx, url, &bad) : NGX_OK;
 
 refused:
 
-    if (bad) {
-        ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST, bad, 0);
+    if (rc == NGX_DECLINED) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST, bad, NULL);
     }
 
 done:
@@ -247,7 +249,7 @@ ngx_qocr_add_url(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, cJSON *u,
     *bad = "a URL must be an absolute http:// or https:// URL";
 
     if (!cJSON_IsString(u)) {
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     p = (u_char *) u->valuestring;
@@ -255,7 +257,7 @@ ngx_qocr_add_url(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, cJSON *u,
 
     if (len > NGX_QOCR_URL_MAX) {
         *bad = "a URL is longer than 2048 bytes";
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     if (len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
@@ -265,11 +267,11 @@ ngx_qocr_add_url(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, cJSON *u,
         p += 8;
 
     } else {
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     if (*p == '/' || *p == '?' || *p == '#' || *p <= ' ') {
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     last = (u_char *) u->valuestring + len;
@@ -284,13 +286,12 @@ ngx_qocr_add_url(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, cJSON *u,
 
         if (c > 0x10ffff) {
             *bad = "a URL is not valid UTF-8";
-            return NGX_ERROR;
+            return NGX_DECLINED;
         }
     }
 
     img = ngx_array_push(ctx->images);
     if (img == NULL) {
-        *bad = NULL;
         return NGX_ERROR;
     }
 
@@ -299,7 +300,6 @@ ngx_qocr_add_url(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, cJSON *u,
     img->source.len = len;
     img->source.data = ngx_pnalloc(pool, len + 1);
     if (img->source.data == NULL) {
-        *bad = NULL;
         return NGX_ERROR;
     }
 
@@ -314,84 +314,40 @@ static ngx_int_t
 ngx_qocr_parse_multipart(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     ngx_qocr_loc_conf_t *qlcf, ngx_str_t *boundary)
 {
-    off_t                 off;
-    size_t                size;
-    ssize_t               n;
-    u_char               *chunk;
-    ngx_buf_t            *b;
-    ngx_uint_t            i;
-    ngx_chain_t          *cl;
-    ngx_qocr_part_t      *part;
-    ngx_qocr_image_t     *img;
-    ngx_qocr_multipart_t  mp;
+    ngx_int_t              rc;
+    ngx_uint_t             i;
+    ngx_qocr_part_t       *part;
+    ngx_qocr_image_t      *img;
+    ngx_qocr_multipart_t   mp;
 
-    if (ngx_qocr_multipart_init(&mp, r->pool, boundary, qlcf->max_images + 1)
-        != NGX_OK)
-    {
+    rc = ngx_qocr_multipart_init(&mp, r->pool, boundary,
+                                 qlcf->max_images + 1);
+
+    if (rc == NGX_OK && ctx->body_size) {
+        rc = ngx_qocr_body_walk(r->pool, r->request_body->bufs, 0,
+                                ctx->body_size, ngx_qocr_body_feed, &mp,
+                                r->connection->log);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_qocr_multipart_finish(&mp);
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "qocr: %s",
+                      mp.error);
+
+        ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST, mp.error, NULL);
+        return NGX_DECLINED;
+    }
+
+    if (rc != NGX_OK) {
         return NGX_ERROR;
-    }
-
-    chunk = NULL;
-    size = 65536;
-
-    for (cl = r->request_body ? r->request_body->bufs : NULL;
-         cl;
-         cl = cl->next)
-    {
-        b = cl->buf;
-
-        if (ngx_buf_in_memory(b)) {
-            if (ngx_qocr_multipart_feed(&mp, b->pos, b->last - b->pos)
-                != NGX_OK)
-            {
-                goto failed;
-            }
-
-            continue;
-        }
-
-        if (!b->in_file) {
-            continue;
-        }
-
-        /* a client temp file: read it as nginx's own output chain would */
-
-        if (chunk == NULL) {
-            chunk = ngx_pnalloc(r->pool, size);
-            if (chunk == NULL) {
-                return NGX_ERROR;
-            }
-        }
-
-        for (off = b->file_pos; off < b->file_last; off += n) {
-            n = ngx_read_file(b->file, chunk,
-                              (size_t) ngx_min((off_t) size,
-                                               b->file_last - off),
-                              off);
-
-            if (n == NGX_ERROR || n == 0) {
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                              "qocr: cannot read the client body temp file");
-                return NGX_ERROR;
-            }
-
-            if (ngx_qocr_multipart_feed(&mp, chunk, n) != NGX_OK) {
-                goto failed;
-            }
-        }
-    }
-
-    if (chunk) {
-        ngx_pfree(r->pool, chunk);
-    }
-
-    if (ngx_qocr_multipart_finish(&mp) != NGX_OK) {
-        goto failed;
     }
 
     if (mp.nfiles > qlcf->max_images) {
-        ngx_qocr_set_error(ctx, NGX_QOCR_TOO_MANY_IMAGES, NULL, 0);
-        return NGX_ERROR;
+        ngx_qocr_set_error(ctx, NGX_QOCR_TOO_MANY_IMAGES, NULL, NULL);
+        return NGX_DECLINED;
     }
 
     ctx->images = ngx_array_create(r->pool, mp.parts->nelts + 1,
@@ -419,17 +375,13 @@ ngx_qocr_parse_multipart(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     }
 
     return ngx_qocr_check_images(r, ctx, qlcf);
+}
 
-failed:
 
-    if (mp.error == NULL || ngx_strcmp(mp.error, "out of memory") == 0) {
-        return NGX_ERROR;
-    }
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "qocr: %s", mp.error);
-
-    ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST, mp.error, 0);
-    return NGX_ERROR;
+static ngx_int_t
+ngx_qocr_body_feed(void *data, u_char *p, size_t n)
+{
+    return ngx_qocr_multipart_feed(data, p, n);
 }
 
 
@@ -461,7 +413,7 @@ static ngx_int_t
 ngx_qocr_check_images(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     ngx_qocr_loc_conf_t *qlcf)
 {
-    u_char             magic[NGX_QOCR_MAGIC_LEN];
+    u_char             magic[NGX_QOCR_MAGIC_LEN], *p;
     size_t             n;
     ngx_uint_t         i;
     const char        *refused;
@@ -470,13 +422,13 @@ ngx_qocr_check_images(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     if (ctx->images->nelts == 0) {
         ngx_qocr_set_error(ctx, NGX_QOCR_NO_IMAGE,
                            "no image in the request: send files as "
-                           "multipart/form-data parts with a filename", 0);
-        return NGX_ERROR;
+                           "multipart/form-data parts with a filename", NULL);
+        return NGX_DECLINED;
     }
 
     if (ctx->images->nelts > qlcf->max_images) {
-        ngx_qocr_set_error(ctx, NGX_QOCR_TOO_MANY_IMAGES, NULL, 0);
-        return NGX_ERROR;
+        ngx_qocr_set_error(ctx, NGX_QOCR_TOO_MANY_IMAGES, NULL, NULL);
+        return NGX_DECLINED;
     }
 
     img = ctx->images->elts;
@@ -484,19 +436,21 @@ ngx_qocr_check_images(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     for (i = 0; i < ctx->images->nelts; i++) {
 
         if (img[i].size == 0) {
-            ngx_qocr_set_error(ctx, NGX_QOCR_IMAGE_EMPTY, NULL, 0);
-            return NGX_ERROR;
+            ngx_qocr_set_error(ctx, NGX_QOCR_IMAGE_EMPTY, NULL, NULL);
+            return NGX_DECLINED;
         }
 
         if (img[i].size > qlcf->max_image_size) {
-            ngx_qocr_set_error(ctx, NGX_QOCR_IMAGE_TOO_LARGE, NULL, 0);
-            return NGX_ERROR;
+            ngx_qocr_set_error(ctx, NGX_QOCR_IMAGE_TOO_LARGE, NULL, NULL);
+            return NGX_DECLINED;
         }
 
         n = (size_t) ngx_min(img[i].size, NGX_QOCR_MAGIC_LEN);
 
-        if (ngx_qocr_body_peek(r->request_body->bufs, img[i].start, magic,
-                               n, r->connection->log)
+        p = magic;
+
+        if (ngx_qocr_body_walk(r->pool, r->request_body->bufs, img[i].start,
+                               n, ngx_qocr_body_copy, &p, r->connection->log)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -504,17 +458,14 @@ ngx_qocr_check_images(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
 
         refused = ngx_qocr_image_type(magic, n, &img[i].type, &img[i].ext);
 
-        if (refused == NULL && qlcf->kind == NGX_QOCR_BANKCARD
-            && img[i].ext.len == 3
-            && ngx_strncmp(img[i].ext.data, "gif", 3) == 0)
-        {
-            refused = "GIF images are not accepted for bank cards";
+        if (refused == NULL) {
+            refused = qlcf->api->refuse_type(qlcf->kind, &img[i].ext);
         }
 
         if (refused) {
             ngx_qocr_set_error(ctx, NGX_QOCR_UNSUPPORTED_MEDIA_TYPE, refused,
-                               0);
-            return NGX_ERROR;
+                               NULL);
+            return NGX_DECLINED;
         }
     }
 
@@ -576,20 +527,28 @@ ngx_qocr_image_type(u_char *p, size_t n, ngx_str_t *type, ngx_str_t *ext)
 }
 
 
-/* copies size bytes of the body at offset start into dst */
+/*
+ * Hands size bytes of the body from offset start to the handler, piece by
+ * piece: nginx's own memory buffers as they are, its temp file read in
+ * chunks of 64 kB.  Returns NGX_OK, or what stopped the walk: the
+ * handler's code, NGX_ERROR when the file cannot be read.
+ */
 
-static ngx_int_t
-ngx_qocr_body_peek(ngx_chain_t *body, off_t start, u_char *dst, size_t size,
-    ngx_log_t *log)
+ngx_int_t
+ngx_qocr_body_walk(ngx_pool_t *pool, ngx_chain_t *body, off_t start,
+    off_t size, ngx_qocr_body_pt handler, void *data, ngx_log_t *log)
 {
-    off_t        off, bsize, skip;
-    size_t       n;
+    off_t        off, bsize, skip, n;
+    u_char      *chunk;
     ssize_t      rd;
+    ngx_int_t    rc;
     ngx_buf_t   *b;
 
+    chunk = NULL;
+    rc = NGX_OK;
     off = 0;
 
-    for ( /* void */ ; body && size; body = body->next) {
+    for ( /* void */ ; body && size && rc == NGX_OK; body = body->next) {
         b = body->buf;
         bsize = ngx_buf_size(b);
 
@@ -599,28 +558,63 @@ ngx_qocr_body_peek(ngx_chain_t *body, off_t start, u_char *dst, size_t size,
         }
 
         skip = start - off;
-        n = (size_t) ngx_min((off_t) size, bsize - skip);
+        n = ngx_min(size, bsize - skip);
+
+        size -= n;
+        start += n;
+        off += bsize;
 
         if (ngx_buf_in_memory(b)) {
-            ngx_memcpy(dst, b->pos + skip, n);
+            rc = handler(data, b->pos + skip, (size_t) n);
+            continue;
+        }
 
-        } else {
-            rd = ngx_read_file(b->file, dst, n, b->file_pos + skip);
-
-            if (rd != (ssize_t) n) {
-                ngx_log_error(NGX_LOG_ERR, log, 0,
-                              "qocr: cannot read the client body temp file");
+        if (chunk == NULL) {
+            chunk = ngx_pnalloc(pool, 65536);
+            if (chunk == NULL) {
                 return NGX_ERROR;
             }
         }
 
-        dst += n;
-        size -= n;
-        start += n;
-        off += bsize;
+        for (skip += b->file_pos; n && rc == NGX_OK; n -= rd, skip += rd) {
+            rd = ngx_read_file(b->file, chunk,
+                               (size_t) ngx_min(n, 65536), skip);
+
+            if (rd == NGX_ERROR || rd == 0) {
+                ngx_log_error(NGX_LOG_ERR, log, 0,
+                              "qocr: cannot read the client body temp file");
+                rc = NGX_ERROR;
+                break;
+            }
+
+            rc = handler(data, chunk, (size_t) rd);
+        }
     }
 
-    return size ? NGX_ERROR : NGX_OK;
+    if (chunk) {
+        ngx_pfree(pool, chunk);
+    }
+
+    if (rc == NGX_OK && size) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "qocr: the client body is shorter than expected");
+        return NGX_ERROR;
+    }
+
+    return rc;
+}
+
+
+/* data: where to copy to, moved on */
+
+static ngx_int_t
+ngx_qocr_body_copy(void *data, u_char *p, size_t n)
+{
+    u_char  **dst = data;
+
+    *dst = ngx_cpymem(*dst, p, n);
+
+    return NGX_OK;
 }
 
 

@@ -1,11 +1,16 @@
 
 /*
- * ngx_qocr: directives, configuration and the content handler
- * (contract sections 2 and 3).
+ * ngx_qocr: directives, configuration, the content handler and the
+ * variables (contract sections 2, 3 and 6).
  */
 
 
 #include "ngx_qocr.h"
+#include "ngx_qocr_batch.h"
+#include "ngx_qocr_body.h"
+#include "ngx_qocr_filter.h"
+#include "ngx_qocr_result.h"
+#include "ngx_qocr_upstream.h"
 
 
 #define NGX_QOCR_VAR_KIND           0
@@ -32,6 +37,8 @@ static char *ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_qocr_set_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_qocr_check_chars(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_qocr_check_region(ngx_conf_t *cf, void *post, void *data);
+static ngx_int_t ngx_qocr_check_token(ngx_conf_t *cf, ngx_str_t *token);
 #if (NGX_HTTP_SSL)
 static ngx_int_t ngx_qocr_set_ssl(ngx_conf_t *cf, ngx_qocr_loc_conf_t *qlcf);
 #endif
@@ -50,8 +57,32 @@ static ngx_conf_bitmask_t  ngx_qocr_next_upstream_masks[] = {
 };
 
 
+static ngx_conf_bitmask_t  ngx_qocr_bankcard_checks_masks[] = {
+    { ngx_string("copy"), NGX_QOCR_CHECK_COPY },
+    { ngx_string("reshoot"), NGX_QOCR_CHECK_RESHOOT },
+    { ngx_string("border"), NGX_QOCR_CHECK_BORDER },
+    { ngx_string("off"), NGX_QOCR_CHECK_OFF },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_qocr_apis[] = {
+    { ngx_string("legacy"), 0 },
+    { ngx_string("v3"), 1 },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_num_bounds_t  ngx_qocr_parallel_bounds = {
+    ngx_conf_check_num_bounds, 1, NGX_QOCR_NAMECARD_MAX
+};
+
+
 static ngx_conf_post_handler_pt  ngx_qocr_check_chars_p =
     ngx_qocr_check_chars;
+
+static ngx_conf_post_handler_pt  ngx_qocr_check_region_p =
+    ngx_qocr_check_region;
 
 
 static ngx_command_t  ngx_qocr_commands[] = {
@@ -69,6 +100,34 @@ static ngx_command_t  ngx_qocr_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("qocr_api"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, api_v3),
+      &ngx_qocr_apis },
+
+    { ngx_string("qocr_region"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, region),
+      &ngx_qocr_check_region_p },
+
+    { ngx_string("qocr_parallel"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, parallel),
+      &ngx_qocr_parallel_bounds },
+
+    { ngx_string("qocr_bankcard_checks"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_conf_set_bitmask_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_qocr_loc_conf_t, bankcard_checks),
+      &ngx_qocr_bankcard_checks_masks },
 
     { ngx_string("qocr_appid"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -275,12 +334,20 @@ ngx_qocr_handler(ngx_http_request_t *r)
     ngx_qocr_loc_conf_t  *qlcf;
 
     if (r != r->main) {
-        return NGX_HTTP_NOT_ALLOWED;
+        /* a call of an API 3.0 batch, or a subrequest of someone else's */
+
+        ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
+
+        if (ctx == NULL || ctx->main == NULL) {
+            return NGX_HTTP_NOT_ALLOWED;
+        }
+
+        return ngx_qocr_call_handler(r, ctx);
     }
 
     qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
 
-    ctx = ngx_qocr_create_ctx(r, qlcf->kind);
+    ctx = ngx_qocr_create_ctx(r, qlcf);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -292,7 +359,7 @@ ngx_qocr_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        ngx_qocr_set_error(ctx, NGX_QOCR_METHOD_NOT_ALLOWED, NULL, 0);
+        ngx_qocr_set_error(ctx, NGX_QOCR_METHOD_NOT_ALLOWED, NULL, NULL);
         return NGX_HTTP_NOT_ALLOWED;
     }
 
@@ -306,79 +373,39 @@ ngx_qocr_handler(ngx_http_request_t *r)
 }
 
 
-ngx_qocr_ctx_t *
-ngx_qocr_create_ctx(ngx_http_request_t *r, ngx_uint_t kind)
-{
-    ngx_qocr_ctx_t  *ctx;
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_qocr_ctx_t));
-    if (ctx == NULL) {
-        return NULL;
-    }
-
-    ctx->request = r;
-    ctx->kind = kind;
-    ctx->upstream_code = NGX_QOCR_NO_CODE;
-    ngx_qocr_reply_init(&ctx->reply);
-
-    ngx_http_set_ctx(r, ctx, ngx_http_qocr_module);
-
-    return ctx;
-}
-
-
 static void
 ngx_qocr_body_handler(ngx_http_request_t *r)
 {
+    ngx_int_t             rc;
     ngx_qocr_ctx_t       *ctx;
-    ngx_http_upstream_t  *u;
     ngx_qocr_loc_conf_t  *qlcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
-    qlcf = ngx_http_get_module_loc_conf(r, ngx_http_qocr_module);
+    qlcf = ctx->conf;
 
     /* every check of contract section 3, before any upstream call */
 
-    if (ngx_qocr_parse_body(r, ctx, qlcf) != NGX_OK) {
-        ngx_http_finalize_request(r, (ctx->err == NGX_QOCR_OK)
-                                     ? NGX_HTTP_INTERNAL_SERVER_ERROR
-                                     : (ngx_int_t) ngx_qocr_err_status(
-                                                                  ctx->err));
+    rc = ngx_qocr_parse_body(r, ctx, qlcf);
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, (rc == NGX_DECLINED)
+                                     ? (ngx_int_t) ngx_qocr_err_status(
+                                                                   ctx->err)
+                                     : NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    if (ngx_http_upstream_create(r) != NGX_OK) {
+    if (qlcf->api->per_image) {
+        rc = ngx_qocr_batch_start(r, ctx);
+
+    } else {
+        ctx->count = ctx->images->nelts;
+        rc = ngx_qocr_upstream_start(r, qlcf);
+    }
+
+    if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
     }
-
-    u = r->upstream;
-
-    ngx_str_set(&u->schema, "http://");
-
-#if (NGX_HTTP_SSL)
-    if (qlcf->upstream.ssl) {
-        u->ssl = 1;
-        u->ssl_name = qlcf->host;
-        ngx_str_set(&u->schema, "https://");
-    }
-#endif
-
-    u->output.tag = (ngx_buf_tag_t) &ngx_http_qocr_module;
-    u->conf = &qlcf->upstream;
-    u->buffering = 0;
-
-    u->create_request = ngx_qocr_create_request;
-    u->reinit_request = ngx_qocr_reinit_request;
-    u->process_header = ngx_qocr_process_header;
-    u->abort_request = ngx_qocr_abort_request;
-    u->finalize_request = ngx_qocr_finalize_request;
-
-    u->input_filter_init = ngx_qocr_input_filter_init;
-    u->input_filter = ngx_qocr_input_filter;
-    u->input_filter_ctx = r;
-
-    ngx_http_upstream_init(r);
 }
 
 
@@ -412,9 +439,10 @@ static ngx_int_t
 ngx_qocr_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
 {
-    u_char          *p;
-    const char      *s;
-    ngx_qocr_ctx_t  *ctx;
+    u_char             *p;
+    const char         *s;
+    ngx_qocr_ctx_t     *ctx;
+    ngx_qocr_result_t  *failed;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
 
@@ -437,32 +465,36 @@ ngx_qocr_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
             return NGX_ERROR;
         }
 
-        v->len = ngx_sprintf(p, "%ui", (r->upstream && ctx->images)
-                                       ? ctx->images->nelts : 0)
-                 - p;
+        v->len = ngx_sprintf(p, "%ui", ctx->sent) - p;
         v->data = p;
         goto found;
 
     case NGX_QOCR_VAR_UPSTREAM_CODE:
-        if (ctx->upstream_code == NGX_QOCR_NO_CODE) {
+        failed = ngx_qocr_first_failure(ctx);
+
+        if (ctx->err == NGX_QOCR_OK && failed) {
+            v->data = failed->code.text.data;
+            v->len = failed->code.text.len;
+
+        } else {
+            v->data = ctx->upstream_code.text.data;
+            v->len = ctx->upstream_code.text.len;
+        }
+
+        if (v->len == 0) {
             break;
         }
 
-        p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        v->len = ngx_sprintf(p, "%i", ctx->upstream_code) - p;
-        v->data = p;
         goto found;
 
     default: /* NGX_QOCR_VAR_ERROR */
+        failed = ngx_qocr_first_failure(ctx);
+
         if (ctx->err != NGX_QOCR_OK) {
             s = ngx_qocr_err_name(ctx->err);
 
-        } else if (ctx->item_err != NGX_QOCR_OK) {
-            s = ngx_qocr_err_name(ctx->item_err);
+        } else if (failed) {
+            s = ngx_qocr_err_name(failed->err);
         }
 
         break;
@@ -509,11 +541,18 @@ ngx_qocr_create_loc_conf(ngx_conf_t *cf)
      *     conf->secret_key = { 0, NULL };
      *     conf->credentials = { 0, NULL };
      *     conf->hmac = NULL;
+     *     conf->tc3 = NULL;
+     *     conf->token = { 0, NULL };
+     *     conf->region = { 0, NULL };
+     *     conf->options = { 0, NULL };
+     *     conf->bankcard_checks = 0;
      *     conf->ssl = 0;
      *     conf->ssl_trusted_certificate = { 0, NULL };
      *     conf->upstream.next_upstream = 0;
      */
 
+    conf->api_v3 = NGX_CONF_UNSET_UINT;
+    conf->parallel = NGX_CONF_UNSET_UINT;
     conf->sign_ttl = NGX_CONF_UNSET;
     conf->return_image = NGX_CONF_UNSET;
     conf->url_input = NGX_CONF_UNSET;
@@ -639,7 +678,21 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->secret_id.data == NULL && conf->secret_key.data == NULL) {
         conf->secret_id = prev->secret_id;
         conf->secret_key = prev->secret_key;
+        conf->token = prev->token;
         conf->credentials = prev->credentials;
+    }
+
+    ngx_conf_merge_uint_value(conf->api_v3, prev->api_v3, 0);
+    conf->api = conf->api_v3 ? &ngx_qocr_v3_api : &ngx_qocr_legacy_api;
+
+    ngx_conf_merge_str_value(conf->region, prev->region, "ap-guangzhou");
+    ngx_conf_merge_uint_value(conf->parallel, prev->parallel, 4);
+    ngx_conf_merge_bitmask_value(conf->bankcard_checks,
+                                 prev->bankcard_checks,
+                                 (NGX_CONF_BITMASK_SET|NGX_QOCR_CHECK_OFF));
+
+    if (conf->bankcard_checks & NGX_QOCR_CHECK_OFF) {
+        conf->bankcard_checks = NGX_CONF_BITMASK_SET;
     }
 
     ngx_conf_merge_value(conf->sign_ttl, prev->sign_ttl, 300);
@@ -686,20 +739,6 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->appid.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"qocr_appid\" is missing for the qocr "
-                           "location \"%V\"", &conf->location);
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->bucket.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"qocr_bucket\" is missing for the qocr "
-                           "location \"%V\"", &conf->location);
-        return NGX_CONF_ERROR;
-    }
-
     if (conf->secret_id.len == 0 || conf->secret_key.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "credentials are missing for the qocr location "
@@ -709,7 +748,11 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_qocr_sign_init(cf, conf) != NGX_OK) {
+    if (conf->kind == NGX_QOCR_BANKCARD) {
+        conf->max_images = 1;
+    }
+
+    if (conf->api->init_conf(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -721,31 +764,13 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 #endif
 
-    if (conf->uri.len == 0) {
-        if (conf->kind == NGX_QOCR_BANKCARD) {
-            ngx_str_set(&conf->uri, "/ocr/bankcard");
-
-        } else {
-            ngx_str_set(&conf->uri, "/ocr/namecard");
-        }
-    }
-
-    if (conf->max_image_size == NGX_CONF_UNSET) {
-        conf->max_image_size = (conf->kind == NGX_QOCR_BANKCARD)
-                               ? 6 * 1024 * 1024 : 1024 * 1024;
-    }
-
-    if (conf->kind == NGX_QOCR_BANKCARD) {
-        conf->max_images = 1;
-        conf->return_image = 0;     /* the bank card API has no ret_image */
-    }
-
     if (conf->max_response_size == NGX_CONF_UNSET_SIZE) {
         conf->max_response_size = 1024 * 1024;
 
         if (conf->return_image) {
-            /* every image may come back, base64-encoded */
-            conf->max_response_size += conf->max_images
+            /* every image of a call may come back, base64-encoded */
+            conf->max_response_size += (conf->api->per_image
+                                        ? 1 : conf->max_images)
                                        * ((size_t) conf->max_image_size + 2)
                                        / 3 * 4;
         }
@@ -1014,11 +1039,15 @@ ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         } else if (nlen == 10 && ngx_strncmp(name, "secret_key", 10) == 0) {
             dst = &qlcf->secret_key;
 
+        } else if (nlen == 5 && ngx_strncmp(name, "token", 5) == 0) {
+            dst = &qlcf->token;
+
         } else {
             /* the line is not quoted: it may be a stray secret */
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "unknown line %ui in credentials file "
-                               "\"%s\": secret_id and secret_key expected",
+                               "\"%s\": secret_id, secret_key and token "
+                               "expected",
                                lineno, file.data);
             return NGX_CONF_ERROR;
         }
@@ -1042,7 +1071,9 @@ ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (ngx_qocr_check_chars(cf, NULL, &qlcf->secret_id) != NGX_CONF_OK
-        || ngx_qocr_check_chars(cf, NULL, &qlcf->secret_key) != NGX_CONF_OK)
+        || ngx_qocr_check_chars(cf, NULL, &qlcf->secret_key) != NGX_CONF_OK
+        || (qlcf->token.len && ngx_qocr_check_token(cf, &qlcf->token)
+                               != NGX_OK))
     {
         return NGX_CONF_ERROR;
     }
@@ -1174,4 +1205,61 @@ ngx_qocr_check_chars(ngx_conf_t *cf, void *post, void *data)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* qocr_region: sent as X-TC-Region; "off" sends none */
+
+static char *
+ngx_qocr_check_region(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *s = data;
+
+    u_char  *p;
+
+    if (s->len == 3 && ngx_strncmp(s->data, "off", 3) == 0) {
+        s->len = 0;
+        return NGX_CONF_OK;
+    }
+
+    for (p = s->data; p < s->data + s->len; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')
+        {
+            continue;
+        }
+
+        return "must be a region such as ap-guangzhou, or off";
+    }
+
+    if (s->len == 0 || s->len > 64) {
+        return "must be a region such as ap-guangzhou, or off";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a temporary credentials token goes into a header: printable ASCII */
+
+static ngx_int_t
+ngx_qocr_check_token(ngx_conf_t *cf, ngx_str_t *token)
+{
+    u_char  *p;
+
+    if (token->len > 4096) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "a qocr token must be at most 4096 characters");
+        return NGX_ERROR;
+    }
+
+    for (p = token->data; p < token->data + token->len; p++) {
+        if (*p <= ' ' || *p >= 0x7f) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "a qocr token has an invalid character at "
+                               "position %uz", (size_t) (p - token->data) + 1);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }

@@ -9,7 +9,7 @@
  */
 
 
-#include "ngx_qocr.h"
+#include "ngx_qocr_multipart.h"
 
 
 #define NGX_QOCR_MP_LINE_MAX      2048    /* one part header line */
@@ -58,7 +58,7 @@ ngx_qocr_bchar(u_char c)
 
 /*
  * Finds the boundary parameter of a multipart/form-data Content-Type.
- * Returns NGX_DECLINED when the type is not multipart/form-data, NGX_ERROR
+ * Returns NGX_DONE when the type is not multipart/form-data, NGX_DECLINED
  * when it is but has no usable boundary.
  */
 
@@ -77,13 +77,13 @@ ngx_qocr_multipart_boundary(ngx_str_t *content_type, ngx_str_t *boundary)
     if ((size_t) (last - p) < sizeof(mfd) - 1
         || ngx_strncasecmp(p, mfd, sizeof(mfd) - 1) != 0)
     {
-        return NGX_DECLINED;
+        return NGX_DONE;
     }
 
     p += sizeof(mfd) - 1;
 
     if (p < last && *p != ';' && *p != ' ' && *p != '\t') {
-        return NGX_DECLINED;
+        return NGX_DONE;
     }
 
     boundary->len = 0;
@@ -91,7 +91,7 @@ ngx_qocr_multipart_boundary(ngx_str_t *content_type, ngx_str_t *boundary)
     while (p < last) {
         p = ngx_qocr_mp_param(p, last, &name, &value, &quoted);
         if (p == NULL) {
-            return NGX_ERROR;
+            return NGX_DECLINED;
         }
 
         if (name.len == 8 && ngx_strncasecmp(name.data, (u_char *) "boundary",
@@ -104,12 +104,12 @@ ngx_qocr_multipart_boundary(ngx_str_t *content_type, ngx_str_t *boundary)
     if (boundary->len == 0 || boundary->len > 70
         || boundary->data[boundary->len - 1] == ' ')
     {
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     for (i = 0; i < boundary->len; i++) {
         if (!ngx_qocr_bchar(boundary->data[i])) {
-            return NGX_ERROR;
+            return NGX_DECLINED;
         }
     }
 
@@ -124,7 +124,8 @@ ngx_qocr_multipart_init(ngx_qocr_multipart_t *mp, ngx_pool_t *pool,
     ngx_memzero(mp, sizeof(ngx_qocr_multipart_t));
 
     if (boundary->len == 0 || boundary->len > 70) {
-        return NGX_ERROR;
+        mp->error = "malformed multipart body: bad boundary";
+        return NGX_DECLINED;
     }
 
     mp->pool = pool;
@@ -160,10 +161,11 @@ ngx_qocr_multipart_init(ngx_qocr_multipart_t *mp, ngx_pool_t *pool,
 ngx_int_t
 ngx_qocr_multipart_feed(ngx_qocr_multipart_t *mp, u_char *p, size_t len)
 {
-    u_char  c, *last, *q;
+    u_char     c, *last, *q;
+    ngx_int_t  rc;
 
     if (mp->error) {
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     last = p + len;
@@ -207,11 +209,12 @@ ngx_qocr_multipart_feed(ngx_qocr_multipart_t *mp, u_char *p, size_t len)
                 mp->match++;
 
                 if (mp->match == mp->dlen) {
-                    if (mp->state == mp_data
-                        && ngx_qocr_multipart_end_part(mp, mp->match_start)
-                           != NGX_OK)
-                    {
-                        return NGX_ERROR;
+                    if (mp->state == mp_data) {
+                        rc = ngx_qocr_multipart_end_part(mp,
+                                                         mp->match_start);
+                        if (rc != NGX_OK) {
+                            return rc;
+                        }
                     }
 
                     mp->match = 0;
@@ -240,7 +243,7 @@ ngx_qocr_multipart_feed(ngx_qocr_multipart_t *mp, u_char *p, size_t len)
 
             } else if (c != ' ' && c != '\t') {
                 mp->error = "malformed multipart body: bad boundary line";
-                return NGX_ERROR;
+                return NGX_DECLINED;
             }
 
             break;
@@ -248,7 +251,7 @@ ngx_qocr_multipart_feed(ngx_qocr_multipart_t *mp, u_char *p, size_t len)
         case mp_close:
             if (*p != '-') {
                 mp->error = "malformed multipart body: bad boundary line";
-                return NGX_ERROR;
+                return NGX_DECLINED;
             }
 
             mp->state = mp_epilogue;
@@ -258,7 +261,7 @@ ngx_qocr_multipart_feed(ngx_qocr_multipart_t *mp, u_char *p, size_t len)
         case mp_after_cr:
             if (*p != LF) {
                 mp->error = "malformed multipart body: bad boundary line";
-                return NGX_ERROR;
+                return NGX_DECLINED;
             }
 
             mp->state = mp_header;
@@ -273,7 +276,7 @@ ngx_qocr_multipart_feed(ngx_qocr_multipart_t *mp, u_char *p, size_t len)
 
             if (++mp->header_bytes > NGX_QOCR_MP_HEADERS_MAX) {
                 mp->error = "malformed multipart body: part headers too large";
-                return NGX_ERROR;
+                return NGX_DECLINED;
             }
 
             if (c == CR) {
@@ -283,12 +286,12 @@ ngx_qocr_multipart_feed(ngx_qocr_multipart_t *mp, u_char *p, size_t len)
 
             if (c == LF || c == '\0') {
                 mp->error = "malformed multipart body: bad part header";
-                return NGX_ERROR;
+                return NGX_DECLINED;
             }
 
             if (mp->line_len == NGX_QOCR_MP_LINE_MAX) {
                 mp->error = "malformed multipart body: part header too long";
-                return NGX_ERROR;
+                return NGX_DECLINED;
             }
 
             mp->line[mp->line_len++] = c;
@@ -297,7 +300,7 @@ ngx_qocr_multipart_feed(ngx_qocr_multipart_t *mp, u_char *p, size_t len)
         case mp_header_lf:
             if (*p != LF) {
                 mp->error = "malformed multipart body: bad part header";
-                return NGX_ERROR;
+                return NGX_DECLINED;
             }
 
             if (mp->line_len == 0) {
@@ -307,8 +310,9 @@ ngx_qocr_multipart_feed(ngx_qocr_multipart_t *mp, u_char *p, size_t len)
                 break;
             }
 
-            if (ngx_qocr_multipart_header(mp) != NGX_OK) {
-                return NGX_ERROR;
+            rc = ngx_qocr_multipart_header(mp);
+            if (rc != NGX_OK) {
+                return rc;
             }
 
             mp->line_len = 0;
@@ -328,7 +332,7 @@ ngx_int_t
 ngx_qocr_multipart_finish(ngx_qocr_multipart_t *mp)
 {
     if (mp->error) {
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     if (mp->done) {
@@ -350,7 +354,7 @@ ngx_qocr_multipart_finish(ngx_qocr_multipart_t *mp)
         break;
     }
 
-    return NGX_ERROR;
+    return NGX_DECLINED;
 }
 
 
@@ -377,14 +381,12 @@ ngx_qocr_multipart_end_part(ngx_qocr_multipart_t *mp, off_t end)
 
     part = ngx_array_push(mp->parts);
     if (part == NULL) {
-        mp->error = "out of memory";
         return NGX_ERROR;
     }
 
     part->start = mp->part_start;
     part->end = end;
     part->filename = mp->filename;
-    part->has_filename = 1;
 
     return NGX_OK;
 }
@@ -405,7 +407,7 @@ ngx_qocr_multipart_header(ngx_qocr_multipart_t *mp)
     colon = ngx_strlchr(p, last, ':');
     if (colon == NULL || colon == p) {
         mp->error = "malformed multipart body: bad part header";
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     if ((size_t) (colon - p) != sizeof(cd) - 1
@@ -431,7 +433,7 @@ ngx_qocr_multipart_header(ngx_qocr_multipart_t *mp)
         p = ngx_qocr_mp_param(p, last, &name, &value, &quoted);
         if (p == NULL) {
             mp->error = "malformed multipart body: bad Content-Disposition";
-            return NGX_ERROR;
+            return NGX_DECLINED;
         }
 
         if (name.len == 8
@@ -439,7 +441,6 @@ ngx_qocr_multipart_header(ngx_qocr_multipart_t *mp)
         {
             mp->filename.data = ngx_pnalloc(mp->pool, value.len + 1);
             if (mp->filename.data == NULL) {
-                mp->error = "out of memory";
                 return NGX_ERROR;
             }
 

@@ -12,7 +12,7 @@
  */
 
 
-#include "ngx_qocr.h"
+#include "ngx_qocr_reply.h"
 
 
 enum {
@@ -24,6 +24,8 @@ enum {
 
 static ngx_int_t ngx_qocr_reply_header_line(ngx_http_request_t *r,
     ngx_qocr_reply_t *reply, const char **error);
+static ngx_int_t ngx_qocr_reply_append(ngx_qocr_reply_t *reply,
+    ngx_pool_t *pool, u_char *p, size_t n, size_t max, const char **error);
 
 
 void
@@ -34,11 +36,7 @@ ngx_qocr_reply_init(ngx_qocr_reply_t *reply)
 }
 
 
-/*
- * Returns NGX_AGAIN (more bytes needed), NGX_OK (the header is complete),
- * NGX_DECLINED (a Content-Length over max), or NGX_ERROR with *error set
- * (an invalid reply) or NULL (no memory).
- */
+/* NGX_OK: the header is complete */
 
 ngx_int_t
 ngx_qocr_reply_parse_header(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
@@ -62,7 +60,7 @@ ngx_qocr_reply_parse_header(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
 
         if (rc == NGX_ERROR || reply->status.code < 200) {
             *error = "no valid HTTP/1.x status line";
-            return NGX_ERROR;
+            return NGX_DECLINED;
         }
 
         reply->phase = reply_headers;
@@ -88,7 +86,7 @@ ngx_qocr_reply_parse_header(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
 
         if (rc != NGX_HTTP_PARSE_HEADER_DONE) {
             *error = "an invalid header";
-            return NGX_ERROR;
+            return NGX_DECLINED;
         }
 
         break;
@@ -96,7 +94,7 @@ ngx_qocr_reply_parse_header(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
 
     if (reply->is_chunked && reply->content_length != -1) {
         *error = "both Content-Length and Transfer-Encoding";
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 
     reply->phase = reply_body;
@@ -109,6 +107,8 @@ ngx_qocr_reply_parse_header(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
     }
 
     if (reply->content_length > (off_t) max) {
+        reply->too_large = 1;
+        *error = "a reply larger than allowed";
         return NGX_DECLINED;
     }
 
@@ -144,14 +144,14 @@ ngx_qocr_reply_header_line(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
     {
         if (reply->content_length != -1) {
             *error = "duplicate Content-Length headers";
-            return NGX_ERROR;
+            return NGX_DECLINED;
         }
 
         reply->content_length = ngx_atoof(value.data, value.len);
 
         if (reply->content_length == NGX_ERROR) {
             *error = "an invalid Content-Length";
-            return NGX_ERROR;
+            return NGX_DECLINED;
         }
 
         return NGX_OK;
@@ -165,7 +165,7 @@ ngx_qocr_reply_header_line(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
             || ngx_strncasecmp(value.data, (u_char *) "chunked", 7) != 0)
         {
             *error = "an unknown Transfer-Encoding";
-            return NGX_ERROR;
+            return NGX_DECLINED;
         }
 
         reply->is_chunked = 1;
@@ -205,10 +205,9 @@ ngx_qocr_reply_header_line(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
 
 /*
  * Takes the body bytes in [b->pos, b->last) and moves b->pos past what it
- * used.  Returns NGX_DONE (the body is complete: reply->extra is set when
- * bytes followed it), NGX_AGAIN (more to come; for a body ended by closing,
- * always), NGX_DECLINED (over max), or NGX_ERROR with *error set (an invalid
- * chunked body) or NULL (no memory).
+ * used.  NGX_DONE: the body is complete (reply->extra is set when bytes
+ * followed it); NGX_AGAIN: more to come (for a body ended by closing,
+ * always).
  */
 
 ngx_int_t
@@ -229,7 +228,7 @@ ngx_qocr_reply_parse_body(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
             reply->extra = 1;
         }
 
-        rc = ngx_qocr_reply_append(reply, r->pool, b->pos, n, max);
+        rc = ngx_qocr_reply_append(reply, r->pool, b->pos, n, max, error);
         if (rc != NGX_OK) {
             return rc;
         }
@@ -252,7 +251,7 @@ ngx_qocr_reply_parse_body(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
         if (rc == NGX_OK) {
             n = (size_t) ngx_min(reply->chunked.size, b->last - b->pos);
 
-            rc = ngx_qocr_reply_append(reply, r->pool, b->pos, n, max);
+            rc = ngx_qocr_reply_append(reply, r->pool, b->pos, n, max, error);
             if (rc != NGX_OK) {
                 return rc;
             }
@@ -272,19 +271,16 @@ ngx_qocr_reply_parse_body(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
         }
 
         *error = "an invalid chunked body";
-        return NGX_ERROR;
+        return NGX_DECLINED;
     }
 }
 
 
-/*
- * Appends n bytes to the reply; its buffer grows twofold up to max bytes.
- * Returns NGX_DECLINED past max.
- */
+/* appends n bytes to the reply; its buffer grows twofold up to max bytes */
 
-ngx_int_t
+static ngx_int_t
 ngx_qocr_reply_append(ngx_qocr_reply_t *reply, ngx_pool_t *pool, u_char *p,
-    size_t n, size_t max)
+    size_t n, size_t max, const char **error)
 {
     size_t   size;
     u_char  *data;
@@ -294,6 +290,8 @@ ngx_qocr_reply_append(ngx_qocr_reply_t *reply, ngx_pool_t *pool, u_char *p,
     }
 
     if (reply->len + n > max) {
+        reply->too_large = 1;
+        *error = "a reply larger than allowed";
         return NGX_DECLINED;
     }
 

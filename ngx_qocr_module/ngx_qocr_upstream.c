@@ -1,7 +1,9 @@
 
 /*
- * ngx_qocr: the upstream callbacks (ngx_http_upstream, as nginx's memcached
- * and grpc modules use it).
+ * ngx_qocr: the upstream callbacks of one OCR call (ngx_http_upstream, as
+ * nginx's memcached and grpc modules use it): the main request's under the
+ * legacy API, each subrequest's of an API 3.0 batch.  The API's own
+ * functions build the request and read the reply.
  *
  * process_header feeds the OCR service's reply to the parsers of
  * ngx_qocr_reply.c: the header and, when its length is known (Content-Length
@@ -9,14 +11,22 @@
  * act on the reply's code (code 15, rate limited, counts as HTTP 429 for
  * "qocr_next_upstream http_429").  A body ended by the server closing is
  * read by the input filter.  Nothing of the reply goes to the client as is:
- * the filter in ngx_qocr_output.c answers with the normalized JSON once the
+ * the filter in ngx_qocr_filter.c answers with the normalized JSON once the
  * whole reply is known.
  */
 
 
-#include "ngx_qocr.h"
+#include "ngx_qocr_upstream.h"
+#include "ngx_qocr_result.h"
 
 
+static ngx_int_t ngx_qocr_create_request(ngx_http_request_t *r);
+static ngx_int_t ngx_qocr_reinit_request(ngx_http_request_t *r);
+static ngx_int_t ngx_qocr_process_header(ngx_http_request_t *r);
+static ngx_int_t ngx_qocr_input_filter_init(void *data);
+static ngx_int_t ngx_qocr_input_filter(void *data, ssize_t bytes);
+static void ngx_qocr_abort_request(ngx_http_request_t *r);
+static void ngx_qocr_finalize_request(ngx_http_request_t *r, ngx_int_t rc);
 static void ngx_qocr_invalid_reply(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx, const char *what);
 static void ngx_qocr_reply_too_large(ngx_http_request_t *r,
@@ -24,6 +34,94 @@ static void ngx_qocr_reply_too_large(ngx_http_request_t *r,
 
 
 ngx_int_t
+ngx_qocr_upstream_start(ngx_http_request_t *r, ngx_qocr_loc_conf_t *qlcf)
+{
+    ngx_http_upstream_t  *u;
+
+    if (ngx_http_upstream_create(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    u = r->upstream;
+
+    ngx_str_set(&u->schema, "http://");
+
+#if (NGX_HTTP_SSL)
+    if (qlcf->upstream.ssl) {
+        u->ssl = 1;
+        u->ssl_name = qlcf->host;
+        ngx_str_set(&u->schema, "https://");
+    }
+#endif
+
+    u->output.tag = (ngx_buf_tag_t) &ngx_http_qocr_module;
+    u->conf = &qlcf->upstream;
+    u->buffering = 0;
+
+    u->create_request = ngx_qocr_create_request;
+    u->reinit_request = ngx_qocr_reinit_request;
+    u->process_header = ngx_qocr_process_header;
+    u->abort_request = ngx_qocr_abort_request;
+    u->finalize_request = ngx_qocr_finalize_request;
+
+    u->input_filter_init = ngx_qocr_input_filter_init;
+    u->input_filter = ngx_qocr_input_filter;
+    u->input_filter_ctx = r;
+
+    ngx_http_upstream_init(r);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_qocr_create_request(ngx_http_request_t *r)
+{
+    ngx_qocr_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
+
+    if (ctx->conf->api->create_request(r, ctx, ctx->conf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->upstream->request_bufs = ctx->request_bufs;
+    ctx->sent = ctx->count;
+
+    return NGX_OK;
+}
+
+
+/* a retry to another server: the same request, a new reply */
+
+static ngx_int_t
+ngx_qocr_reinit_request(ngx_http_request_t *r)
+{
+    ngx_qocr_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_qocr_module);
+
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_qocr_reply_init(&ctx->reply);
+    ngx_qocr_set_error(ctx, NGX_QOCR_OK, NULL, NULL);
+
+    r->state = 0;
+    r->upstream->process_header = ngx_qocr_process_header;
+
+    if (ctx->conf->api->reinit_request(r, ctx, ctx->conf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->upstream->request_bufs = ctx->request_bufs;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
 ngx_qocr_process_header(ngx_http_request_t *r)
 {
     ngx_int_t             rc;
@@ -56,14 +154,14 @@ ngx_qocr_process_header(ngx_http_request_t *r)
             return NGX_AGAIN;
 
         case NGX_ERROR:
-            if (error == NULL) {
-                return NGX_ERROR;
-            }
-
-            ngx_qocr_invalid_reply(r, ctx, error);
-            return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+            return NGX_ERROR;
 
         case NGX_DECLINED:
+            if (!reply->too_large) {
+                ngx_qocr_invalid_reply(r, ctx, error);
+                return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+            }
+
             /* the filter answers with the error: the body is not read */
             ngx_qocr_reply_too_large(r, ctx);
             goto done;
@@ -87,16 +185,16 @@ ngx_qocr_process_header(ngx_http_request_t *r)
         return NGX_AGAIN;
 
     case NGX_DECLINED:
+        if (!reply->too_large) {
+            ngx_qocr_invalid_reply(r, ctx, error);
+            return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+
         ngx_qocr_reply_too_large(r, ctx);
         goto done;
 
     case NGX_ERROR:
-        if (error == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_qocr_invalid_reply(r, ctx, error);
-        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+        return NGX_ERROR;
     }
 
     /* NGX_DONE: what may follow the body is left for the input filter */
@@ -105,11 +203,11 @@ ngx_qocr_process_header(ngx_http_request_t *r)
 
     if ((qlcf->upstream.next_upstream & NGX_HTTP_UPSTREAM_FT_HTTP_429)
         && u->peer.tries > 1
-        && ngx_qocr_reply_code(reply) == NGX_QOCR_RATE_LIMITED_CODE)
+        && qlcf->api->rate_limited(ctx))
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "qocr: the OCR service is rate limiting (code %d), "
-                      "trying the next server", NGX_QOCR_RATE_LIMITED_CODE);
+                      "qocr: the OCR service is rate limiting, "
+                      "trying the next server");
 
         u->headers_in.status_n = NGX_HTTP_TOO_MANY_REQUESTS;
         return NGX_OK;
@@ -123,7 +221,7 @@ done:
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_qocr_input_filter_init(void *data)
 {
     ngx_http_request_t  *r = data;
@@ -165,7 +263,7 @@ ngx_qocr_input_filter_init(void *data)
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_qocr_input_filter(void *data, ssize_t bytes)
 {
     ngx_http_request_t  *r = data;
@@ -199,6 +297,7 @@ ngx_qocr_input_filter(void *data, ssize_t bytes)
     b->pos = b->last;
 
     if (rc == NGX_DECLINED) {
+        /* a body ended by closing is not framed: only its size is wrong */
         ngx_qocr_reply_too_large(r, ctx);
 
     } else if (rc == NGX_ERROR) {
@@ -217,7 +316,7 @@ ngx_qocr_invalid_reply(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
                   "qocr: the OCR service sent %s", what);
 
     ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
-                       "the OCR service sent an invalid reply", 0);
+                       "the OCR service sent an invalid reply", NULL);
 }
 
 
@@ -236,7 +335,7 @@ ngx_qocr_reply_too_large(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx)
 
     ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
                        "the OCR service's reply is larger than "
-                       "qocr_max_response_size", 0);
+                       "qocr_max_response_size", NULL);
 
     /* stop reading: the filter answers with the error above */
 
@@ -245,7 +344,7 @@ ngx_qocr_reply_too_large(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx)
 }
 
 
-void
+static void
 ngx_qocr_abort_request(ngx_http_request_t *r)
 {
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -253,7 +352,7 @@ ngx_qocr_abort_request(ngx_http_request_t *r)
 }
 
 
-void
+static void
 ngx_qocr_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
 {
     ngx_qocr_ctx_t       *ctx;
@@ -276,7 +375,7 @@ ngx_qocr_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
     }
 
     if (rc == NGX_HTTP_GATEWAY_TIME_OUT && ctx->err == NGX_QOCR_OK) {
-        ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_TIMEOUT, NULL, 0);
+        ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_TIMEOUT, NULL, NULL);
 
     } else if (rc >= NGX_HTTP_SPECIAL_RESPONSE && ctx->err == NGX_QOCR_OK) {
 
@@ -284,14 +383,15 @@ ngx_qocr_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
             ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
                                ctx->reply.header_done
                                ? "the OCR service's reply is incomplete"
-                               : "the OCR service sent an invalid reply", 0);
+                               : "the OCR service sent an invalid reply",
+                               NULL);
 
         } else {
-            ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_UNAVAILABLE, NULL, 0);
+            ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_UNAVAILABLE, NULL, NULL);
         }
     }
 
-    if (u->header_sent && ctx->held && !ctx->sent
+    if (u->header_sent && ctx->held && !ctx->out
         && rc >= NGX_HTTP_SPECIAL_RESPONSE)
     {
         /*

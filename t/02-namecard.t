@@ -27,14 +27,14 @@ is($r->{status}, 200, 'one image: 200');
 is($r->{headers}{'content-type'}, 'application/json', '... JSON');
 is_deeply($r->{json}, {
     kind => 'namecard',
-    results => [ {
+    results => [ result(
         index => 0, source => 'alice.jpg', ok => JSON::PP::true,
-        fields => {
+        fields => nc_fields(
             name => { value => 'Alice', confidence => 0.9 },
             phone => { value => '139', confidence => 0.87 },
             qq => { value => '12345', confidence => 0.8 },
-        },
-    } ],
+        ),
+    ) ],
 }, '... the normalized result');
 
 # what went upstream, byte for byte but for the random boundary and signature
@@ -101,7 +101,7 @@ is_deeply(names($r), [ map { "N$_" } 0 .. 11 ],
 $r = $t->post_images(['x.jpg', jpeg(name => 'Bob', phone => '', name_conf => -1,
                                      uin_conf => -1, uin => '7')]);
 is_deeply($r->{json}{results}[0]{fields},
-          { name => undef, phone => undef, qq => undef },
+          nc_fields(),
           'confidence -1 or no value: null, every key present');
 
 # non-ASCII values and a client filename that needs escaping
@@ -186,9 +186,9 @@ is($r->{status}, 200, 'octet-stream body: 200');
 
 $r = $t->post_images(['n.jpg', jpeg(name_conf => '0.1234567',
                                     phone_conf => '1')]);
-like($r->{body}, qr/"name":\{"value":"[^"]*","confidence":0\.123457\}/,
+like($r->{body}, qr/"name":\{"value":"[^"]*","confidence":0\.123457,/,
      'a confidence to six decimals');
-like($r->{body}, qr/"phone":\{"value":"[^"]*","confidence":1\}/,
+like($r->{body}, qr/"phone":\{"value":"[^"]*","confidence":1,/,
      'an integral confidence as an integer');
 like($r->{body}, qr/"index":0,/, 'the index as an integer');
 

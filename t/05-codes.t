@@ -88,12 +88,12 @@ for my $code (sort { $a <=> $b } keys %item) {
     is($r->{status}, 200, "code $code: HTTP 200");
     is($r->{json}{results}[0]{fields}{name}{value}, 'Fine',
        "code $code: the other image succeeds");
-    is_deeply($r->{json}{results}[1], {
+    is_deeply($r->{json}{results}[1], result(
         index => 1, source => 'bad.jpg', ok => JSON::PP::false,
         error => { code => $item{$code},
                    message => $r->{json}{results}[1]{error}{message},
                    upstream_code => $code },
-    }, "code $code: item error $item{$code}");
+    ), "code $code: item error $item{$code}");
 }
 
 # a batch where one image in the middle fails

@@ -47,8 +47,9 @@ my $r = bank_images(['card.jpg', $img]);
 is($r->{status}, 200, 'multipart: 200') or diag($r->{raw});
 is_deeply($r->{json}, {
     kind => 'bankcard',
-    results => [ { index => 0, source => 'card.jpg', ok => JSON::PP::true,
-                   fields => \%expected } ],
+    results => [ result(index => 0, source => 'card.jpg',
+                        ok => JSON::PP::true, fields => \%expected,
+                        request_id => '10000011579925413') ],
 }, 'multipart: all five fields, boxes and confidences; bank code split; '
    . 'card number digits only; unknown items ignored');
 
@@ -159,12 +160,12 @@ my %item = (-1102 => 'image_decode_failed', -1300 => 'image_empty',
 for my $code (sort { $a <=> $b } keys %item) {
     $r = bank_images(['c.jpg', jpeg(code => $code)]);
     is($r->{status}, 200, "code $code: 200");
-    is_deeply($r->{json}{results}[0], {
+    is_deeply($r->{json}{results}[0], result(
         index => 0, source => 'c.jpg', ok => JSON::PP::false,
         error => { code => $item{$code},
                    message => $r->{json}{results}[0]{error}{message},
                    upstream_code => $code },
-    }, "code $code: an item error $item{$code}");
+    ), "code $code: an item error $item{$code}");
 }
 
 $t->done;

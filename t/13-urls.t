@@ -52,18 +52,18 @@ is($r->{status}, 200, '3 URLs: 200') or diag($r->{raw});
 is_deeply($r->{json}, {
     kind => 'namecard',
     results => [
-        { index => 0, source => $u[0], ok => JSON::PP::true,
-          fields => { name => { value => $u[0], confidence => 0.9 },
-                      phone => { value => '13800138000', confidence => 0.87 },
-                      qq => undef } },
-        { index => 1, source => $u[1], ok => JSON::PP::false,
-          error => { code => 'url_fetch_failed',
-                     message => $r->{json}{results}[1]{error}{message},
-                     upstream_code => -1308 } },
-        { index => 2, source => $u[2], ok => JSON::PP::true,
-          fields => { name => { value => $u[2], confidence => 0.9 },
-                      phone => { value => '13800138000', confidence => 0.87 },
-                      qq => undef } },
+        result(index => 0, source => $u[0], ok => JSON::PP::true,
+               fields => nc_fields(
+                   name => { value => $u[0], confidence => 0.9 },
+                   phone => { value => '13800138000', confidence => 0.87 })),
+        result(index => 1, source => $u[1], ok => JSON::PP::false,
+               error => { code => 'url_fetch_failed',
+                          message => $r->{json}{results}[1]{error}{message},
+                          upstream_code => -1308 }),
+        result(index => 2, source => $u[2], ok => JSON::PP::true,
+               fields => nc_fields(
+                   name => { value => $u[2], confidence => 0.9 },
+                   phone => { value => '13800138000', confidence => 0.87 })),
     ],
 }, '3 URLs: results in input order, the failing one an item error');
 

@@ -11,7 +11,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_qocr.h"
+#include "ngx_qocr_sign.h"
 
 
 int

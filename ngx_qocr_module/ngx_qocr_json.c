@@ -1,0 +1,262 @@
+
+/*
+ * ngx_qocr: the JSON writer.
+ *
+ * JSON is written straight into one pool buffer that doubles as needed.
+ * Keys are the module's own; strings are escaped with nginx's
+ * ngx_escape_json(), bytes of 0x80 and above pass as they are (UTF-8).
+ * Numbers: integers exactly, other values to six decimals without trailing
+ * zeros (a JSON library's sprintf("%1.15g") and sscanf() round trip costs
+ * thousands of instructions a number).
+ */
+
+
+#include "ngx_qocr_json.h"
+
+
+static u_char *ngx_qocr_json_reserve(ngx_qocr_json_t *j, size_t n);
+static void ngx_qocr_json_key(ngx_qocr_json_t *j, const char *key);
+
+
+void
+ngx_qocr_json_init(ngx_qocr_json_t *j, ngx_pool_t *pool, size_t size)
+{
+    ngx_memzero(j, sizeof(ngx_qocr_json_t));
+
+    j->pool = pool;
+
+    j->start = ngx_pnalloc(pool, size);
+    if (j->start == NULL) {
+        j->failed = 1;
+        return;
+    }
+
+    j->pos = j->start;
+    j->end = j->start + size;
+}
+
+
+static u_char *
+ngx_qocr_json_reserve(ngx_qocr_json_t *j, size_t n)
+{
+    size_t   size;
+    u_char  *p;
+
+    if (j->failed) {
+        return NULL;
+    }
+
+    if ((size_t) (j->end - j->pos) >= n) {
+        return j->pos;
+    }
+
+    size = ngx_max((size_t) (j->end - j->start) * 2,
+                   (size_t) (j->pos - j->start) + n);
+
+    p = ngx_pnalloc(j->pool, size);
+    if (p == NULL) {
+        j->failed = 1;
+        return NULL;
+    }
+
+    j->pos = ngx_cpymem(p, j->start, j->pos - j->start);
+    ngx_pfree(j->pool, j->start);
+
+    j->start = p;
+    j->end = p + size;
+
+    return j->pos;
+}
+
+
+/* the comma before a value, and its key inside an object */
+
+static void
+ngx_qocr_json_key(ngx_qocr_json_t *j, const char *key)
+{
+    size_t   len;
+    u_char  *p;
+
+    len = key ? ngx_strlen(key) : 0;
+
+    p = ngx_qocr_json_reserve(j, len + 4);
+    if (p == NULL) {
+        return;
+    }
+
+    if (j->more & ((uint64_t) 1 << j->depth)) {
+        *p++ = ',';
+    }
+
+    j->more |= (uint64_t) 1 << j->depth;
+
+    if (key) {
+        *p++ = '"';
+        p = ngx_cpymem(p, key, len);
+        *p++ = '"';
+        *p++ = ':';
+    }
+
+    j->pos = p;
+}
+
+
+void
+ngx_qocr_json_open(ngx_qocr_json_t *j, const char *key, u_char c)
+{
+    if (j->depth > 0 || j->more) {
+        ngx_qocr_json_key(j, key);
+    }
+
+    if (ngx_qocr_json_reserve(j, 1) == NULL || j->depth == 62) {
+        j->failed = 1;
+        return;
+    }
+
+    *j->pos++ = c;
+
+    j->depth++;
+    j->more &= ~((uint64_t) 1 << j->depth);
+}
+
+
+void
+ngx_qocr_json_close(ngx_qocr_json_t *j, u_char c)
+{
+    if (ngx_qocr_json_reserve(j, 1) == NULL) {
+        return;
+    }
+
+    *j->pos++ = c;
+    j->depth--;
+}
+
+
+void
+ngx_qocr_json_string(ngx_qocr_json_t *j, const char *key, u_char *s,
+    size_t len)
+{
+    u_char  *p;
+    size_t   n;
+
+    ngx_qocr_json_key(j, key);
+
+    n = len + ngx_escape_json(NULL, s, len);
+
+    p = ngx_qocr_json_reserve(j, n + 2);
+    if (p == NULL) {
+        return;
+    }
+
+    *p++ = '"';
+
+    if (n == len) {
+        p = ngx_cpymem(p, s, len);
+
+    } else {
+        p = (u_char *) ngx_escape_json(p, s, len);
+    }
+
+    *p++ = '"';
+
+    j->pos = p;
+}
+
+
+void
+ngx_qocr_json_cstring(ngx_qocr_json_t *j, const char *key, const char *s)
+{
+    ngx_qocr_json_string(j, key, (u_char *) s, ngx_strlen(s));
+}
+
+
+void
+ngx_qocr_json_literal(ngx_qocr_json_t *j, const char *key,
+    const char *literal)
+{
+    ngx_qocr_json_raw(j, key, (u_char *) literal, ngx_strlen(literal));
+}
+
+
+/* a value written as it is: a number the caller has checked */
+
+void
+ngx_qocr_json_raw(ngx_qocr_json_t *j, const char *key, u_char *s, size_t len)
+{
+    u_char  *p;
+
+    ngx_qocr_json_key(j, key);
+
+    p = ngx_qocr_json_reserve(j, len);
+    if (p == NULL) {
+        return;
+    }
+
+    j->pos = ngx_cpymem(p, s, len);
+}
+
+
+void
+ngx_qocr_json_number(ngx_qocr_json_t *j, const char *key, double d)
+{
+    u_char   *p, *start;
+    int64_t   n, frac;
+
+    if (d != d || d > 1e15 || d < -1e15) {
+        /* NaN, infinities and the very large: null */
+        ngx_qocr_json_literal(j, key, "null");
+        return;
+    }
+
+    ngx_qocr_json_key(j, key);
+
+    p = ngx_qocr_json_reserve(j, NGX_INT64_LEN + 8);
+    if (p == NULL) {
+        return;
+    }
+
+    start = p;
+
+    if (d < 0) {
+        *p++ = '-';
+        d = -d;
+    }
+
+    n = (int64_t) d;
+    frac = (int64_t) ((d - (double) n) * 1e6 + 0.5);
+
+    if (frac >= 1000000) {
+        n++;
+        frac -= 1000000;
+    }
+
+    if (n == 0 && frac == 0) {
+        p = start;      /* no "-0" */
+    }
+
+    p = ngx_sprintf(p, "%L", n);
+
+    if (frac) {
+        p = ngx_sprintf(p, ".%06L", frac);
+
+        while (p[-1] == '0') {
+            p--;
+        }
+    }
+
+    j->pos = p;
+}
+
+
+ngx_int_t
+ngx_qocr_json_done(ngx_qocr_json_t *j, ngx_str_t *out)
+{
+    if (j->failed || j->depth != 0) {
+        return NGX_ERROR;
+    }
+
+    out->data = j->start;
+    out->len = j->pos - j->start;
+
+    return NGX_OK;
+}

@@ -1,0 +1,46 @@
+
+/*
+ * ngx_qocr: JSON written straight into one pool buffer.
+ */
+
+
+#ifndef _NGX_QOCR_JSON_H_INCLUDED_
+#define _NGX_QOCR_JSON_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+
+/*
+ * Values are appended in order, commas placed by nesting depth; a failed
+ * allocation is remembered and reported once, by ngx_qocr_json_done().
+ */
+
+typedef struct {
+    ngx_pool_t                 *pool;
+    u_char                     *start;
+    u_char                     *pos;
+    u_char                     *end;
+    uint64_t                    more;       /* bit d: depth d has a value */
+    ngx_uint_t                  depth;
+    ngx_uint_t                  failed;     /* unsigned */
+} ngx_qocr_json_t;
+
+
+void ngx_qocr_json_init(ngx_qocr_json_t *j, ngx_pool_t *pool, size_t size);
+void ngx_qocr_json_open(ngx_qocr_json_t *j, const char *key, u_char c);
+void ngx_qocr_json_close(ngx_qocr_json_t *j, u_char c);
+void ngx_qocr_json_string(ngx_qocr_json_t *j, const char *key, u_char *s,
+    size_t len);
+void ngx_qocr_json_cstring(ngx_qocr_json_t *j, const char *key,
+    const char *s);
+void ngx_qocr_json_literal(ngx_qocr_json_t *j, const char *key,
+    const char *literal);
+void ngx_qocr_json_raw(ngx_qocr_json_t *j, const char *key, u_char *s,
+    size_t len);
+void ngx_qocr_json_number(ngx_qocr_json_t *j, const char *key, double d);
+ngx_int_t ngx_qocr_json_done(ngx_qocr_json_t *j, ngx_str_t *out);
+
+
+#endif /* _NGX_QOCR_JSON_H_INCLUDED_ */
