@@ -73,11 +73,6 @@ static ngx_conf_enum_t  ngx_qocr_apis[] = {
 };
 
 
-static ngx_conf_num_bounds_t  ngx_qocr_parallel_bounds = {
-    ngx_conf_check_num_bounds, 1, NGX_QOCR_NAMECARD_MAX
-};
-
-
 static ngx_conf_post_handler_pt  ngx_qocr_check_chars_p =
     ngx_qocr_check_chars;
 
@@ -120,7 +115,7 @@ static ngx_command_t  ngx_qocr_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_qocr_loc_conf_t, parallel),
-      &ngx_qocr_parallel_bounds },
+      NULL },
 
     { ngx_string("qocr_bankcard_checks"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -715,6 +710,13 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"qocr_max_images\" must be 1 to %d, "
                            "as the OCR service takes", NGX_QOCR_NAMECARD_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->parallel == 0 || conf->parallel > NGX_QOCR_NAMECARD_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"qocr_parallel\" must be 1 to %d",
+                           NGX_QOCR_NAMECARD_MAX);
         return NGX_CONF_ERROR;
     }
 

@@ -148,4 +148,66 @@ fails_with(conf(qocr_credentials => $good),
            qr/cannot be used with "qocr_(secret_id|credentials)"/,
            'a file and inline credentials at one level');
 
+# API 3.0: no AppID or bucket needed; its own directives checked
+
+fails_with(conf(qocr_appid => undef),
+           qr/"qocr_appid" is missing .*"qocr_api v3"/,
+           'a legacy location without an AppID names qocr_api v3');
+
+my %v3 = (qocr_api => 'v3', qocr_appid => undef, qocr_bucket => undef);
+
+($ok, $out) = $t->nginx_test(conf(%v3));
+ok($ok, 'a v3 location without AppID or bucket passes nginx -t')
+    or diag($out);
+
+($ok, $out) = $t->nginx_test(conf(%v3, qocr => 'bankcard',
+                                  qocr_region => 'ap-shanghai',
+                                  qocr_parallel => 20,
+                                  qocr_return_image => 'on',
+                                  qocr_bankcard_checks => 'copy reshoot border',
+                                  qocr_pass => 'https://127.0.0.1:1'));
+ok($ok, 'every v3 directive passes nginx -t') or diag($out);
+
+($ok, $out) = $t->nginx_test(conf(%v3, qocr_region => 'off',
+                                  qocr_bankcard_checks => 'off'));
+ok($ok, 'qocr_region off, qocr_bankcard_checks off') or diag($out);
+
+fails_with(conf(%v3, qocr_api => 'v2'), qr/invalid value "v2"/,
+           'an unknown API');
+fails_with(conf(%v3, qocr_parallel => 0),
+           qr/"qocr_parallel" must be 1 to 20/, 'qocr_parallel 0');
+fails_with(conf(%v3, qocr_parallel => 21),
+           qr/"qocr_parallel" must be 1 to 20/, 'qocr_parallel 21');
+fails_with(conf(%v3, qocr_region => 'Ap_Guangzhou'),
+           qr/"qocr_region" .*must be a region such as ap-guangzhou, or off/,
+           'a region that is not one');
+fails_with(conf(%v3, qocr_bankcard_checks => 'glare'),
+           qr/invalid value "glare"/, 'an unknown bank card check');
+fails_with(conf(%v3, qocr_secret_key => undef), qr/credentials are missing/,
+           'v3 needs credentials');
+
+my $tok = cred_file('token.secret', "secret_id $QocrTest::SECRET_ID\n"
+                    . "secret_key $QocrTest::SECRET_KEY\n"
+                    . "token tmpToken-0123456789abcdef\n");
+
+($ok, $out) = $t->nginx_test(conf(%v3, qocr_secret_id => undef,
+                                  qocr_secret_key => undef,
+                                  qocr_credentials => $tok));
+ok($ok, 'v3: a credentials file with a token') or diag($out);
+
+$out = fails_with(conf(qocr_secret_id => undef, qocr_secret_key => undef,
+                       qocr_credentials => $tok),
+                  qr/a "token" in the credentials file needs "qocr_api v3"/,
+                  'a token for the legacy API');
+unlike($out, qr/tmpToken/, '... the token is not echoed');
+
+$out = fails_with(conf(%v3, qocr_secret_id => undef, qocr_secret_key => undef,
+                       qocr_credentials => cred_file('badtok.secret',
+                           "secret_id $QocrTest::SECRET_ID\n"
+                           . "secret_key $QocrTest::SECRET_KEY\n"
+                           . "token SeCrEt\x01Token\n")),
+                  qr/a qocr token has an invalid character at position 7/,
+                  'a token with a control character');
+unlike($out, qr/SeCrEt/, '... the token is not echoed');
+
 $t->done;

@@ -18,6 +18,7 @@ use Digest::SHA qw(hmac_sha1);
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
 use File::Temp qw(tempdir);
+use Fcntl ();
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
@@ -27,7 +28,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use Exporter 'import';
-our @EXPORT = qw(jpeg png multipart);
+our @EXPORT = qw(jpeg png multipart nc_fields result);
 
 our $TOP = abs_path(dirname(__FILE__) . '/../..');
 
@@ -87,11 +88,15 @@ sub wait_port {
 }
 
 
-# the fake OCR service; returns its port
+# the fake OCR service; returns its port.  v3 => 1: the API 3.0 one,
+# fake-tc3.pl, whose secrets may be ID:KEY:TOKEN (a later one for the
+# same ID wins, so secrets => ["$SECRET_ID:$SECRET_KEY:TOKEN"] gives the
+# default credentials a token)
 
 sub fake {
     my ($self, %o) = @_;
     my $name = $o{name} // 'fake';
+    my $script = $o{v3} ? 'fake-tc3.pl' : 'fake-ocr.pl';
 
     return $self->{"${name}_port"} if $self->{"${name}_port"};
 
@@ -102,7 +107,7 @@ sub fake {
     my $pid = fork // die "fork: $!";
 
     if ($pid == 0) {
-        exec $^X, "$TOP/t/lib/fake-ocr.pl", '--port', $port,
+        exec $^X, "$TOP/t/lib/$script", '--port', $port,
              '--record', $record, '--secret', "$SECRET_ID:$SECRET_KEY",
              ($o{reset} ? '--reset' : ()),
              ($o{always} ? ('--always', $o{always}) : ()),
@@ -360,11 +365,41 @@ sub accepts {
 }
 
 
+# the most calls the API 3.0 fake had in flight at once (across all its
+# connections) since it started or since clear_records
+
+sub max_inflight {
+    my ($self, $name) = @_;
+    my $d = "$self->{dir}/record" . ($name ? "-$name" : '');
+    open my $fh, '<', "$d/inflight-max" or return 0;
+    my $n = <$fh> // 0;
+    chomp $n;
+    return $n =~ /^\d+$/ ? $n + 0 : 0;
+}
+
+
+# the calls the API 3.0 fake has in flight now (read under its lock)
+
+sub inflight {
+    my ($self, $name) = @_;
+    my $d = "$self->{dir}/record" . ($name ? "-$name" : '');
+    open my $fh, '<', "$d/inflight" or return 0;
+    flock($fh, Fcntl::LOCK_SH()) or return 0;
+    my $n = <$fh> // 0;
+    chomp $n;
+    return $n =~ /^\d+$/ ? $n + 0 : 0;
+}
+
+
+# (the count of calls in flight, DIR/inflight, stays: calls may still be
+# running, and each will take itself off it)
+
 sub clear_records {
     my ($self, $name) = @_;
     my $d = "$self->{dir}/record" . ($name ? "-$name" : '');
     unlink glob("$d/c*.req");
     unlink "$d/accepts";
+    unlink "$d/inflight-max";
 }
 
 
@@ -601,6 +636,36 @@ sub DESTROY {
 }
 
 
+# the normalized schema (contract section 8): every namecard key, null
+# unless given; a field without a box gets "box": null
+
+our @NAMECARD_KEYS = qw(name name_en company company_en title title_en
+                        department department_en phone tel fax email website
+                        address address_en postcode qq wechat weibo msn social
+                        company_account other);
+
+sub nc_fields {
+    my (%f) = @_;
+    my %all = map { $_ => undef } @NAMECARD_KEYS;
+
+    for my $k (keys %f) {
+        die "no namecard key $k" unless exists $all{$k};
+        $all{$k} = defined $f{$k} ? { box => undef, %{ $f{$k} } } : undef;
+    }
+
+    return \%all;
+}
+
+
+# a result as every API answers it: no warnings and no request id unless
+# given
+
+sub result {
+    my (%r) = @_;
+    return { warnings => [], request_id => undef, %r };
+}
+
+
 # test images: real magic bytes, then a marker the fake service reads
 
 sub jpeg {
@@ -686,6 +751,103 @@ sub check_signature {
     my ($mac, $plain) = (substr($raw, 0, 20), substr($raw, 20));
     my %f = map { split /=/, $_, 2 } split /&/, $plain;
     return (hmac_sha1($plain, $key) eq $mac, $plain, %f);
+}
+
+
+# TC3-HMAC-SHA256 (contract section 7): the Authorization value, and in
+# list context (authorization, { intermediate values }), their keys those
+# of t/data/tc3-vectors.tsv: hashed_payload canonical_request
+# hashed_canonical_request string_to_sign secret_date secret_service
+# secret_signing (hex) signature date.
+#
+#   tc3_sign(timestamp => TS, host => HOST, body => BYTES,
+#            secret_id => ..., secret_key => ...   (default: the harness's)
+#            content_type => 'application/json', service => 'ocr',
+#            path => '/', date => (UTC date of TS), unsigned_payload => 0)
+#
+# date => another day signs consistently with a wrong scope date.
+
+sub tc3_sign {
+    my (%a) = @_;
+
+    my $id = $a{secret_id} // $SECRET_ID;
+    my $key = $a{secret_key} // $SECRET_KEY;
+    my $ts = $a{timestamp} // die 'tc3_sign: no timestamp';
+    my $service = $a{service} // 'ocr';
+    my $ct = $a{content_type} // 'application/json';
+    my $day = ($ts =~ /^(\d+)/)[0] // 0;
+    my $date = $a{date} // POSIX::strftime('%Y-%m-%d', gmtime $day);
+    my $body = $a{body} // '';
+
+    utf8::encode($body) if utf8::is_utf8($body);
+
+    my %p;
+
+    $p{hashed_payload} = Digest::SHA::sha256_hex(
+        $a{unsigned_payload} ? 'UNSIGNED-PAYLOAD' : $body);
+    $p{canonical_request} = "POST\n" . ($a{path} // '/') . "\n\n"
+                            . "content-type:$ct\nhost:$a{host}\n\n"
+                            . "content-type;host\n$p{hashed_payload}";
+    $p{hashed_canonical_request} =
+        Digest::SHA::sha256_hex($p{canonical_request});
+    $p{string_to_sign} = "TC3-HMAC-SHA256\n$ts\n$date/$service/tc3_request\n"
+                         . $p{hashed_canonical_request};
+
+    my $k_date = Digest::SHA::hmac_sha256($date, "TC3$key");
+    my $k_service = Digest::SHA::hmac_sha256($service, $k_date);
+    my $k_signing = Digest::SHA::hmac_sha256('tc3_request', $k_service);
+
+    $p{secret_date} = unpack('H*', $k_date);
+    $p{secret_service} = unpack('H*', $k_service);
+    $p{secret_signing} = unpack('H*', $k_signing);
+    $p{signature} = Digest::SHA::hmac_sha256_hex($p{string_to_sign},
+                                                 $k_signing);
+    $p{date} = $date;
+
+    my $auth = "TC3-HMAC-SHA256 Credential=$id/$date/$service/tc3_request, "
+               . "SignedHeaders=content-type;host, Signature=$p{signature}";
+
+    return wantarray ? ($auth, \%p) : $auth;
+}
+
+
+# an API 3.0 request, raw, in the order and form of contract section 7:
+#
+#   tc3_request(action => 'BankCardOCR', body => JSON, host => HOST,
+#               timestamp => (now, whole seconds), region => undef,
+#               token => undef, version => '2018-11-19', path => '/',
+#               authorization => (tc3_sign's), headers => [[k, v], ...],
+#               omit => [header names], and tc3_sign's arguments)
+#
+# content_type is both sent and signed; headers are added before
+# Authorization; omit leaves headers out (e.g. ['Authorization']).
+
+sub tc3_request {
+    my (%a) = @_;
+
+    $a{timestamp} //= int time;
+    $a{body} //= '';
+    utf8::encode($a{body}) if utf8::is_utf8($a{body});
+
+    my %omit = map { lc($_) => 1 } @{ $a{omit} // [] };
+
+    my @h = (
+        ['Host', $a{host}],
+        ['Content-Type', $a{content_type} // 'application/json'],
+        ['Content-Length', length $a{body}],
+        ['X-TC-Action', $a{action} // 'BusinessCardOCR'],
+        ['X-TC-Version', $a{version} // '2018-11-19'],
+        ['X-TC-Timestamp', $a{timestamp}],
+        (defined $a{region} ? ['X-TC-Region', $a{region}] : ()),
+        (defined $a{token} ? ['X-TC-Token', $a{token}] : ()),
+        @{ $a{headers} // [] },
+        ['Authorization', $a{authorization} // scalar tc3_sign(%a)],
+    );
+
+    return "POST " . ($a{path} // '/') . " HTTP/1.1\r\n"
+           . join('', map { "$_->[0]: $_->[1]\r\n" }
+                      grep { !$omit{ lc $_->[0] } } @h)
+           . "\r\n$a{body}";
 }
 
 
