@@ -32,7 +32,7 @@ static ngx_int_t ngx_qocr_multipart_header(ngx_qocr_multipart_t *mp);
 static ngx_int_t ngx_qocr_multipart_end_part(ngx_qocr_multipart_t *mp,
     off_t end);
 static u_char *ngx_qocr_mp_param(u_char *p, u_char *last, ngx_str_t *name,
-    ngx_str_t *value, ngx_uint_t *quoted);
+    ngx_str_t *value);
 
 
 /* RFC 2046 bchars, space allowed but not last */
@@ -67,7 +67,7 @@ ngx_qocr_multipart_boundary(ngx_str_t *content_type, ngx_str_t *boundary)
 {
     u_char      *p, *last;
     ngx_str_t    name, value;
-    ngx_uint_t   i, quoted;
+    ngx_uint_t   i;
 
     static u_char  mfd[] = "multipart/form-data";
 
@@ -89,7 +89,7 @@ ngx_qocr_multipart_boundary(ngx_str_t *content_type, ngx_str_t *boundary)
     boundary->len = 0;
 
     while (p < last) {
-        p = ngx_qocr_mp_param(p, last, &name, &value, &quoted);
+        p = ngx_qocr_mp_param(p, last, &name, &value);
         if (p == NULL) {
             return NGX_DECLINED;
         }
@@ -397,7 +397,6 @@ ngx_qocr_multipart_header(ngx_qocr_multipart_t *mp)
 {
     u_char      *p, *last, *colon;
     ngx_str_t    name, value;
-    ngx_uint_t   quoted;
 
     static u_char  cd[] = "content-disposition";
 
@@ -430,7 +429,7 @@ ngx_qocr_multipart_header(ngx_qocr_multipart_t *mp)
     }
 
     while (p < last) {
-        p = ngx_qocr_mp_param(p, last, &name, &value, &quoted);
+        p = ngx_qocr_mp_param(p, last, &name, &value);
         if (p == NULL) {
             mp->error = "malformed multipart body: bad Content-Disposition";
             return NGX_DECLINED;
@@ -463,12 +462,10 @@ ngx_qocr_multipart_header(ngx_qocr_multipart_t *mp)
  */
 
 static u_char *
-ngx_qocr_mp_param(u_char *p, u_char *last, ngx_str_t *name, ngx_str_t *value,
-    ngx_uint_t *quoted)
+ngx_qocr_mp_param(u_char *p, u_char *last, ngx_str_t *name, ngx_str_t *value)
 {
     u_char  *d;
 
-    *quoted = 0;
     name->len = 0;
     value->len = 0;
 
@@ -518,7 +515,6 @@ ngx_qocr_mp_param(u_char *p, u_char *last, ngx_str_t *name, ngx_str_t *value,
     }
 
     if (p < last && *p == '"') {
-        *quoted = 1;
         p++;
         value->data = p;
         d = p;

@@ -15,13 +15,6 @@
 #include "ngx_qocr_reply.h"
 
 
-enum {
-    reply_status_line = 0,
-    reply_headers,
-    reply_body
-};
-
-
 static ngx_int_t ngx_qocr_reply_header_line(ngx_http_request_t *r,
     ngx_qocr_reply_t *reply, const char **error);
 static ngx_int_t ngx_qocr_reply_append(ngx_qocr_reply_t *reply,
@@ -50,7 +43,7 @@ ngx_qocr_reply_parse_header(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
         reply->got_bytes = 1;
     }
 
-    if (reply->phase == reply_status_line) {
+    if (!reply->status_done) {
 
         rc = ngx_http_parse_status_line(r, b, &reply->status);
 
@@ -63,7 +56,7 @@ ngx_qocr_reply_parse_header(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
             return NGX_DECLINED;
         }
 
-        reply->phase = reply_headers;
+        reply->status_done = 1;
     }
 
     for ( ;; ) {
@@ -97,7 +90,6 @@ ngx_qocr_reply_parse_header(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
         return NGX_DECLINED;
     }
 
-    reply->phase = reply_body;
     reply->header_done = 1;
 
     if (reply->status.code == NGX_HTTP_NO_CONTENT

@@ -15,7 +15,6 @@
 
 
 typedef struct {
-    ngx_uint_t                  phase;
     ngx_http_status_t           status;
     ngx_http_chunked_t          chunked;
     off_t                       content_length;
@@ -24,6 +23,7 @@ typedef struct {
     unsigned                    is_chunked:1;
     unsigned                    connection_close:1;
     unsigned                    got_bytes:1;
+    unsigned                    status_done:1;
     unsigned                    header_done:1;
     unsigned                    body_done:1;
     unsigned                    complete:1;

@@ -145,7 +145,7 @@ for my $case ([1, '/p1'], [3, '/p1'], [20, '/p1'], [1, '/ocr/namecard'],
 
     # later images answer sooner: the order must come from the module;
     # calls long enough to overlap when they may
-    my $base = $parallel > 1 ? 0.4 : 0.02;
+    my $base = $parallel > 1 ? 1 : 0.02;
     my @imgs = map { ["i$_.jpg", jpeg(name => "B$_",
                                       delay => $base + 0.01 * ($n - $_))] }
                0 .. $n - 1;

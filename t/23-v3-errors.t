@@ -255,9 +255,11 @@ $t->clear_records;
 my $logged = length $t->error_log;
 my $start = time;
 $r = post('/ocr/namecard', ['a.jpg', jpeg(error => 'AuthFailure', delay => 0.3)],
-          map { ["$_.jpg", jpeg(name => $_, delay => 3)] } qw(b c d e f));
+          map { ["$_.jpg", jpeg(name => $_, delay => 3 * QocrTest::slow())] }
+              qw(b c d e f));
 is($r->{status}, 502, 'auth failure with calls in flight: 502');
-ok(time - $start < 2, '... at once, not after the calls in flight');
+ok(time - $start < 2 * QocrTest::slow(),
+   '... at once, not after the calls in flight');
 is(scalar $t->records, 4, '... no call started after it');
 my @closed = substr($t->error_log, $logged) =~ /qocr: call \d+ closed: the batch failed/g;
 is(scalar @closed, 3, '... the three in flight were closed');
