@@ -1,7 +1,7 @@
 # The benchmarks, run tiny so that they cannot rot: every part of
-# bench/bench runs (wrk against A and B, the slow upstream, callgrind) and
-# reports numbers with no error.  Not a measurement: nothing here asserts
-# on speed.
+# bench/bench runs (wrk against A, A3 and B, the slow upstream, callgrind,
+# API 3.0's cost per byte against OpenSSL's, a batch) and reports numbers
+# with no error.  Not a measurement: nothing here asserts on speed.
 
 use strict;
 use warnings;
@@ -16,13 +16,17 @@ plan skip_all => 'the benchmarks run against Debian\'s nginx only'
 my $out = `perl $QocrTest::TOP/bench/bench --smoke 2>&1`;
 is($?, 0, 'bench/bench --smoke exits 0') or diag($out);
 
-like($out, qr/^\| 10k \| \d+ \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 0\/0 \|$/m,
-     'part 1: requests/s and latencies of A and B, no errors');
+like($out, qr/^\| 10k(?: \| [\d.]+){13} \| 0\/0\/0 \|$/m,
+     'part 1: requests/s and latencies of A, A3 and B, no errors');
 like($out, qr/^\| 20 \| A \| \d+ \| 13 \| [\d.]+% \| 0 \| \d+ \| \d+ \| -?[\d.]+ \|$/m,
      'part 2: the slow upstream through A, no errors');
 like($out, qr/^\| 20 \| B \| \d+ \| 13 \| [\d.]+% \| 0 \| \d+ \| \d+ \| -?[\d.]+ \|$/m,
      'part 2: the slow upstream through B, no errors');
-like($out, qr/^\| 10k \| \d+ \| \d+ \| [\d.]+ \|$/m,
-     'part 3: instructions per request of A and B');
+like($out, qr/^\| 10k(?: \| [\d.]+){5} \|$/m,
+     'part 3: instructions per request of A, A3 and B');
+like($out, qr/^\| reference: base64 \+ SHA-256 of 4\/3 bytes \| [\d.]+ \|$/m,
+     'part 4: OpenSSL\'s cost per byte');
+like($out, qr/^\| 1 \| [\d.]+ \| [\d.]+ \| [\d.]+ \|$/m,
+     'part 5: a batch through A3');
 
 done_testing();
