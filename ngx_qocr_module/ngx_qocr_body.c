@@ -11,6 +11,7 @@
 
 
 #include "ngx_qocr_body.h"
+#include "ngx_qocr_json.h"
 #include "ngx_qocr_multipart.h"
 #include "ngx_qocr_result.h"
 
@@ -56,7 +57,15 @@ ngx_qocr_parse_body(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    type = r->headers_in.content_type->value;
+    /* a copy: the boundary's quoted pairs are unescaped in place */
+
+    type.len = r->headers_in.content_type->value.len;
+    type.data = ngx_pnalloc(r->pool, type.len);
+    if (type.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(type.data, r->headers_in.content_type->value.data, type.len);
 
     rc = ngx_qocr_multipart_boundary(&type, &boundary);
 
@@ -160,6 +169,12 @@ ngx_qocr_parse_url_json(ngx_pool_t *pool, u_char *body, size_t len,
     ngx_uint_t   n;
     const char  *bad;
 
+    if (ngx_qocr_json_text_valid(body, len) != NGX_OK) {
+        ngx_qocr_set_error(ctx, NGX_QOCR_BAD_REQUEST,
+                           "the body is not UTF-8, or holds a NUL", NULL);
+        return NGX_DECLINED;
+    }
+
     json = cJSON_ParseWithLength((char *) body, len);
 
     if (!cJSON_IsObject(json)) {
@@ -241,10 +256,11 @@ static ngx_int_t
 ngx_qocr_add_url(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, cJSON *u,
     const char **bad)
 {
-    u_char            *p, *last;
+    u_char            *p, *last, *host;
     size_t             len;
-    uint32_t           c;
     ngx_qocr_image_t  *img;
+
+    /* the body is strict UTF-8 without a NUL: so is every string of it */
 
     *bad = "a URL must be an absolute http:// or https:// URL";
 
@@ -270,24 +286,22 @@ ngx_qocr_add_url(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, cJSON *u,
         return NGX_DECLINED;
     }
 
-    if (*p == '/' || *p == '?' || *p == '#' || *p <= ' ') {
-        return NGX_DECLINED;
-    }
+    /* a host, after any user information: "http://@/x" has none */
 
     last = (u_char *) u->valuestring + len;
+    host = p;
 
-    for (p = (u_char *) u->valuestring; p < last; /* void */) {
-        if (*p < 0x80) {
-            p++;
-            continue;
+    while (p < last && *p != '/' && *p != '?' && *p != '#') {
+        if (*p == '@') {
+            host = p + 1;
         }
 
-        c = ngx_utf8_decode(&p, last - p);
+        p++;
+    }
 
-        if (c > 0x10ffff) {
-            *bad = "a URL is not valid UTF-8";
-            return NGX_DECLINED;
-        }
+    if (host == p || *host == ':' || *host <= ' ') {
+        *bad = "a URL must name a host";
+        return NGX_DECLINED;
     }
 
     img = ngx_array_push(ctx->images);
@@ -707,33 +721,24 @@ ngx_qocr_body_slice(ngx_pool_t *pool, ngx_chain_t *body, off_t start,
 }
 
 
-/* replaces bytes that are not UTF-8 with "?" so the JSON reply stays valid */
+/*
+ * Replaces bytes that are not strict UTF-8, and control characters, with
+ * "?" so the JSON answer stays valid.
+ */
 
 static void
 ngx_qocr_utf8_clean(ngx_str_t *s)
 {
-    u_char    *p, *last, *q;
-    uint32_t   c;
+    u_char  *p, *q, *last;
 
     p = s->data;
     last = p + s->len;
 
     while (p < last) {
-        if (*p < 0x80) {
-            if (*p < 0x20) {
-                *p = '?';
-            }
-
-            p++;
-            continue;
-        }
-
         q = p;
-        c = ngx_utf8_decode(&p, last - p);
 
-        if (c > 0x10ffff) {
+        if (ngx_qocr_utf8_next(&p, last) == 0xffffffff || *q < 0x20) {
             *q = '?';
-            p = q + 1;
         }
     }
 }

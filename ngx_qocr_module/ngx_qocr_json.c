@@ -8,6 +8,10 @@
  * Numbers: integers exactly, other values to six decimals without trailing
  * zeros (a JSON library's sprintf("%1.15g") and sscanf() round trip costs
  * thousands of instructions a number).
+ *
+ * And strict UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF): nginx's ngx_utf8_decode() looks at the high bits of
+ * continuation bytes only.
  */
 
 
@@ -257,6 +261,136 @@ ngx_qocr_json_done(ngx_qocr_json_t *j, ngx_str_t *out)
 
     out->data = j->start;
     out->len = j->pos - j->start;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The code point at *p, which is moved past it; 0xffffffff for a byte that
+ * does not start a valid sequence (*p is then moved by that one byte).
+ */
+
+uint32_t
+ngx_qocr_utf8_next(u_char **p, u_char *last)
+{
+    u_char    *s;
+    size_t     n, i;
+    uint32_t   c, min;
+
+    s = *p;
+    c = *s;
+
+    if (c < 0x80) {
+        *p = s + 1;
+        return c;
+    }
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 1;
+        c &= 0x1f;
+        min = 0x80;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 2;
+        c &= 0x0f;
+        min = 0x800;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 3;
+        c &= 0x07;
+        min = 0x10000;
+
+    } else {
+        goto invalid;
+    }
+
+    if ((size_t) (last - s) <= n) {
+        goto invalid;
+    }
+
+    for (i = 1; i <= n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            goto invalid;
+        }
+
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+        goto invalid;
+    }
+
+    *p = s + 1 + n;
+
+    return c;
+
+invalid:
+
+    *p = s + 1;
+
+    return 0xffffffff;
+}
+
+
+/* NGX_OK: strict UTF-8 */
+
+ngx_int_t
+ngx_qocr_utf8_valid(u_char *p, size_t len)
+{
+    u_char  *last;
+
+    last = p + len;
+
+    while (p < last) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+
+        if (ngx_qocr_utf8_next(&p, last) == 0xffffffff) {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * JSON text that a parser may turn into C strings: strict UTF-8, and no
+ * NUL, raw or as "\u0000" (a C string would end there).  NGX_OK, or
+ * NGX_DECLINED.
+ */
+
+ngx_int_t
+ngx_qocr_json_text_valid(u_char *p, size_t len)
+{
+    u_char  *last, *q;
+
+    if (ngx_qocr_utf8_valid(p, len) != NGX_OK
+        || ngx_strlchr(p, p + len, '\0') != NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    last = p + len;
+
+    for (q = p; q + 6 <= last; q++) {
+        if (*q != '\\') {
+            continue;
+        }
+
+        /* an escape: a NUL, or skipped with the escaped character */
+
+        if (q[1] == 'u' && q[2] == '0' && q[3] == '0' && q[4] == '0'
+            && q[5] == '0')
+        {
+            return NGX_DECLINED;
+        }
+
+        q++;
+    }
 
     return NGX_OK;
 }

@@ -42,5 +42,9 @@ void ngx_qocr_json_raw(ngx_qocr_json_t *j, const char *key, u_char *s,
 void ngx_qocr_json_number(ngx_qocr_json_t *j, const char *key, double d);
 ngx_int_t ngx_qocr_json_done(ngx_qocr_json_t *j, ngx_str_t *out);
 
+uint32_t ngx_qocr_utf8_next(u_char **p, u_char *last);
+ngx_int_t ngx_qocr_utf8_valid(u_char *p, size_t len);
+ngx_int_t ngx_qocr_json_text_valid(u_char *p, size_t len);
+
 
 #endif /* _NGX_QOCR_JSON_H_INCLUDED_ */

@@ -676,6 +676,16 @@ ngx_qocr_legacy_parse_reply(ngx_pool_t *pool, ngx_log_t *log,
         code = 0;
     }
 
+    if (code == NGX_QOCR_NO_CODE) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "qocr: the OCR service's reply has a \"code\" that "
+                      "is not an integer");
+
+        ngx_qocr_set_error(ctx, NGX_QOCR_UPSTREAM_ERROR,
+                           "the OCR service sent an invalid reply", NULL);
+        return NGX_OK;
+    }
+
     if (code > 0) {
         return ngx_qocr_request_error(pool, log, ctx, code);
     }
@@ -1114,7 +1124,10 @@ ngx_qocr_map_code(ngx_int_t code)
 }
 
 
-/* "code" as an integer; numbers and numeric strings are accepted */
+/*
+ * "code": NGX_DECLINED when there is none; a JSON integer, else
+ * NGX_QOCR_NO_CODE (0.5, "7", 1e300 are not the service's codes).
+ */
 
 static ngx_int_t
 ngx_qocr_code(cJSON *obj, ngx_int_t *code)
@@ -1124,17 +1137,13 @@ ngx_qocr_code(cJSON *obj, ngx_int_t *code)
 
     c = cJSON_GetObjectItemCaseSensitive(obj, "code");
 
-    if (cJSON_IsNumber(c)) {
-        d = c->valuedouble;
-
-    } else if (cJSON_IsString(c) && c->valuestring[0] != '\0') {
-        d = strtod(c->valuestring, NULL);
-
-    } else {
+    if (c == NULL) {
         return NGX_DECLINED;
     }
 
-    if (d != d || d > 1e9 || d < -1e9) {
+    d = cJSON_IsNumber(c) ? c->valuedouble : 0.5;
+
+    if (d != d || d > 1e9 || d < -1e9 || d != (double) (ngx_int_t) d) {
         *code = NGX_QOCR_NO_CODE;
         return NGX_OK;
     }

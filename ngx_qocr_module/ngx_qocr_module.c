@@ -37,6 +37,8 @@ static char *ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_qocr_set_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_qocr_check_chars(ngx_conf_t *cf, void *post, void *data);
+static ngx_int_t ngx_qocr_check_value(ngx_conf_t *cf, ngx_str_t *s,
+    ngx_str_t *name, ngx_str_t *file);
 static char *ngx_qocr_check_region(ngx_conf_t *cf, void *post, void *data);
 static ngx_int_t ngx_qocr_check_token(ngx_conf_t *cf, ngx_str_t *token);
 #if (NGX_HTTP_SSL)
@@ -713,6 +715,12 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->max_image_size == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"qocr_max_image_size\" must be positive");
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->parallel == 0 || conf->parallel > NGX_QOCR_NAMECARD_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"qocr_parallel\" must be 1 to %d",
@@ -894,6 +902,11 @@ ngx_qocr_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (u.family == AF_UNIX) {
+        /* as proxy_pass does: "unix:/path" is no host name */
+        ngx_str_set(&qlcf->host, "localhost");
+    }
+
     if (u.uri.len && !(u.uri.len == 1 && u.uri.data[0] == '/')) {
         qlcf->uri = u.uri;
     }
@@ -931,7 +944,7 @@ ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t        lineno;
     ssize_t           n;
     ngx_fd_t          fd;
-    ngx_str_t        *value, file, *dst;
+    ngx_str_t        *value, file, *dst, name_id, name_key;
     ngx_file_info_t   fi;
 
     if (qlcf->credentials.data) {
@@ -950,7 +963,10 @@ ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    /* non-blocking: a FIFO must not hang nginx -t and every reload */
+
+    fd = ngx_open_file(file.data, NGX_FILE_RDONLY|NGX_FILE_NONBLOCK,
+                       NGX_FILE_OPEN, 0);
 
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
@@ -963,6 +979,13 @@ ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                            ngx_fd_info_n " \"%s\" failed", file.data);
+        goto failed;
+    }
+
+    if (!ngx_is_file(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "credentials file \"%s\" is not a regular file",
+                           file.data);
         goto failed;
     }
 
@@ -1017,7 +1040,8 @@ ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         name = p;
 
-        while (p < eol && *p != ' ' && *p != '\t' && *p != '=' && *p != ':')
+        while (p < eol && *p != ' ' && *p != '\t' && *p != '=' && *p != ':'
+               && *p != CR)
         {
             p++;
         }
@@ -1063,6 +1087,18 @@ ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         dst->data = v;
         dst->len = p - v;
+
+        while (p < eol && (*p == ' ' || *p == '\t' || *p == CR)) {
+            p++;
+        }
+
+        if (p < eol && *p != '#') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "more than one value on line %ui of "
+                               "credentials file \"%s\"", lineno,
+                               file.data);
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (qlcf->secret_id.len == 0 || qlcf->secret_key.len == 0) {
@@ -1072,8 +1108,12 @@ ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_qocr_check_chars(cf, NULL, &qlcf->secret_id) != NGX_CONF_OK
-        || ngx_qocr_check_chars(cf, NULL, &qlcf->secret_key) != NGX_CONF_OK
+    ngx_str_set(&name_id, "secret_id");
+    ngx_str_set(&name_key, "secret_key");
+
+    if (ngx_qocr_check_value(cf, &qlcf->secret_id, &name_id, &file) != NGX_OK
+        || ngx_qocr_check_value(cf, &qlcf->secret_key, &name_key, &file)
+           != NGX_OK
         || (qlcf->token.len && ngx_qocr_check_token(cf, &qlcf->token)
                                != NGX_OK))
     {
@@ -1178,20 +1218,24 @@ ngx_qocr_set_ssl(ngx_conf_t *cf, ngx_qocr_loc_conf_t *qlcf)
 static char *
 ngx_qocr_check_chars(ngx_conf_t *cf, void *post, void *data)
 {
-    ngx_str_t  *s = data;
+    ngx_str_t  *value;
 
+    value = cf->args->elts;
+
+    return (ngx_qocr_check_value(cf, data, &value[0], NULL) == NGX_OK)
+           ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+/* name: the directive, or the name in the credentials file */
+
+static ngx_int_t
+ngx_qocr_check_value(ngx_conf_t *cf, ngx_str_t *s, ngx_str_t *name,
+    ngx_str_t *file)
+{
     u_char  *p, *last;
 
-    if (s->len == 0 || s->len > 128) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "a qocr AppID, bucket or credential must be "
-                           "1 to 128 characters long");
-        return NGX_CONF_ERROR;
-    }
-
-    last = s->data + s->len;
-
-    for (p = s->data; p < last; p++) {
+    for (p = s->data, last = p + s->len; p < last; p++) {
         if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z')
             || (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '_'
             || *p == '.' || *p == '+' || *p == '/')
@@ -1199,14 +1243,36 @@ ngx_qocr_check_chars(ngx_conf_t *cf, void *post, void *data)
             continue;
         }
 
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "a qocr AppID, bucket or credential has an "
-                           "invalid character at position %uz",
-                           (size_t) (p - s->data) + 1);
-        return NGX_CONF_ERROR;
+        break;
     }
 
-    return NGX_CONF_OK;
+    if (s->len > 0 && s->len <= 128 && p == last) {
+        return NGX_OK;
+    }
+
+    if (file) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V in credentials file \"%V\" %s%uz",
+                           name, file,
+                           (p == last) ? "must be 1 to 128 characters long, "
+                                         "not "
+                                       : "has an invalid character at "
+                                         "position ",
+                           (p == last) ? s->len
+                                       : (size_t) (p - s->data) + 1);
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" %s%uz", name,
+                           (p == last) ? "must be 1 to 128 characters long, "
+                                         "not "
+                                       : "has an invalid character at "
+                                         "position ",
+                           (p == last) ? s->len
+                                       : (size_t) (p - s->data) + 1);
+    }
+
+    return NGX_ERROR;
 }
 
 

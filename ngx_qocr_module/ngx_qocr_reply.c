@@ -43,46 +43,70 @@ ngx_qocr_reply_parse_header(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
         reply->got_bytes = 1;
     }
 
-    if (!reply->status_done) {
-
-        rc = ngx_http_parse_status_line(r, b, &reply->status);
-
-        if (rc == NGX_AGAIN) {
-            return NGX_AGAIN;
-        }
-
-        if (rc == NGX_ERROR || reply->status.code < 200) {
-            *error = "no valid HTTP/1.x status line";
-            return NGX_DECLINED;
-        }
-
-        reply->status_done = 1;
-    }
-
     for ( ;; ) {
 
-        rc = ngx_http_parse_header_line(r, b, 1);
+        if (!reply->status_done) {
 
-        if (rc == NGX_OK) {
-            rc = ngx_qocr_reply_header_line(r, reply, error);
+            rc = ngx_http_parse_status_line(r, b, &reply->status);
 
-            if (rc != NGX_OK) {
-                return rc;
+            if (rc == NGX_AGAIN) {
+                return NGX_AGAIN;
             }
 
-            continue;
+            if (rc == NGX_ERROR || reply->status.code < 100
+                || reply->status.code == NGX_HTTP_SWITCHING_PROTOCOLS)
+            {
+                *error = "no valid HTTP/1.x status line";
+                return NGX_DECLINED;
+            }
+
+            reply->status_done = 1;
         }
 
-        if (rc == NGX_AGAIN) {
-            return NGX_AGAIN;
+        for ( ;; ) {
+
+            rc = ngx_http_parse_header_line(r, b, 1);
+
+            if (rc == NGX_OK) {
+                if (reply->status.code < 200) {
+                    continue;
+                }
+
+                rc = ngx_qocr_reply_header_line(r, reply, error);
+
+                if (rc != NGX_OK) {
+                    return rc;
+                }
+
+                continue;
+            }
+
+            if (rc == NGX_AGAIN) {
+                return NGX_AGAIN;
+            }
+
+            if (rc != NGX_HTTP_PARSE_HEADER_DONE) {
+                *error = "an invalid header";
+                return NGX_DECLINED;
+            }
+
+            break;
         }
 
-        if (rc != NGX_HTTP_PARSE_HEADER_DONE) {
-            *error = "an invalid header";
-            return NGX_DECLINED;
+        if (reply->status.code >= 200) {
+            break;
         }
 
-        break;
+        /* an interim reply (100 Continue, 103 Early Hints): skipped */
+
+        ngx_memzero(&reply->status, sizeof(ngx_http_status_t));
+        reply->status_done = 0;
+    }
+
+    /* only an HTTP/1.1 reply without "Connection: close" may be kept */
+
+    if (reply->status.http_version < NGX_HTTP_VERSION_11) {
+        reply->connection_close = 1;
     }
 
     if (reply->is_chunked && reply->content_length != -1) {

@@ -260,7 +260,8 @@ ngx_qocr_field_add(ngx_pool_t *pool, ngx_qocr_field_t *f, u_char *value,
 
 /*
  * A reply's JSON, parsed with cJSON; the tree lives as long as the pool,
- * so results may point into it.  NULL: not JSON, or no memory.
+ * so results may point into it.  NULL: not strict UTF-8 JSON, a NUL in a
+ * string, or no memory.
  */
 
 cJSON *
@@ -268,6 +269,12 @@ ngx_qocr_parse_json(ngx_pool_t *pool, u_char *data, size_t len)
 {
     cJSON               *json;
     ngx_pool_cleanup_t  *cln;
+
+    /* cJSON checks neither: strings would end at a NUL, or not be UTF-8 */
+
+    if (ngx_qocr_json_text_valid(data, len) != NGX_OK) {
+        return NULL;
+    }
 
     cln = ngx_pool_cleanup_add(pool, 0);
     if (cln == NULL) {

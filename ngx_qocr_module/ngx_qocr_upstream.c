@@ -31,6 +31,7 @@ static void ngx_qocr_invalid_reply(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx, const char *what);
 static void ngx_qocr_reply_too_large(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx);
+static void ngx_qocr_read_timer(ngx_http_upstream_t *u);
 
 
 ngx_int_t
@@ -144,13 +145,16 @@ ngx_qocr_process_header(ngx_http_request_t *r)
         rc = ngx_qocr_reply_parse_header(r, reply, &u->buffer,
                                          qlcf->max_response_size, &error);
 
-        if (reply->status.code && u->state && u->state->status == 0) {
+        if (reply->status.code >= 200 && u->state
+            && u->state->status == 0)
+        {
             u->state->status = reply->status.code;
         }
 
         switch (rc) {
 
         case NGX_AGAIN:
+            ngx_qocr_read_timer(u);
             return NGX_AGAIN;
 
         case NGX_ERROR:
@@ -182,6 +186,7 @@ ngx_qocr_process_header(ngx_http_request_t *r)
         /* the bytes were taken: the buffer is free for the next ones */
         u->buffer.pos = u->buffer.start;
         u->buffer.last = u->buffer.start;
+        ngx_qocr_read_timer(u);
         return NGX_AGAIN;
 
     case NGX_DECLINED:
@@ -305,6 +310,19 @@ ngx_qocr_input_filter(void *data, ssize_t bytes)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * nginx arms the read timer once for a reply's header, and process_header
+ * reads whole bodies too: re-armed at every read, qocr_read_timeout is
+ * the time between two reads, as for proxy's body.
+ */
+
+static void
+ngx_qocr_read_timer(ngx_http_upstream_t *u)
+{
+    ngx_add_timer(u->peer.connection->read, u->conf->read_timeout);
 }
 
 

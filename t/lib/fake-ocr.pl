@@ -27,8 +27,13 @@
 # Faults: http500 (HTML), http500json (JSON with status 500), nonjson,
 # truncate, reset, chunked, close (body ended by closing), huge (2 MB
 # JSON), badstatus, trailing (junk after the reply, connection kept),
-# connclose ("Connection: close" sent, connection kept).  drop=1 leaves the
-# image out of the results.
+# connclose ("Connection: close" sent, connection kept), interim (100 and
+# 103 replies before the final one), http10 (an HTTP/1.0 reply, connection
+# kept).  trickle=S sends the body in eight pieces over S seconds (with
+# fault=chunked, chunked).  rawcode=TEXT puts TEXT as the reply's
+# top-level "code" (raw JSON: 0.5, "7").  badutf8=1 sends "Alice" as the
+# invalid UTF-8 "Al\xc3\xc3ce", nul=1 as "Al\u0000ice".  drop=1 leaves the image out of
+# the results.
 #
 # Every request is recorded, raw, as DIR/cNNNN-rNNN.req; every accepted
 # connection adds a line to DIR/accepts.
@@ -208,6 +213,39 @@ sub reply {
 
     sleep($o{delay}) if $o{delay};
 
+    # "Alice" made invalid UTF-8, or cut by an escaped NUL
+    $body =~ s/Alice/Al\xc3\xc3ce/g if $o{badutf8};
+    $body =~ s/Alice/Al\\u0000ice/g if $o{nul};
+
+    # interim replies first: 100 Continue and 103 Early Hints
+    print $c "HTTP/1.1 100 Continue\r\n\r\n"
+             . "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+        if $fault eq 'interim';
+
+    # an HTTP/1.0 reply without keep-alive, the connection left open
+    $head =~ s{^HTTP/1\.1}{HTTP/1.0} if $fault eq 'http10';
+
+    # the body in eight pieces over "trickle" seconds
+    if ($o{trickle}) {
+        my $chunked = $fault eq 'chunked';
+        my $n = 8;
+        my $size = int(length($body) / $n) + 1;
+
+        print $c $head . ($chunked ? "Transfer-Encoding: chunked\r\n\r\n"
+                                   : "Content-Length: " . length($body)
+                                     . "\r\n\r\n");
+
+        for my $i (0 .. $n - 1) {
+            my $piece = substr($body, $i * $size, $size);
+            sleep($o{trickle} / $n);
+            print $c ($chunked ? sprintf("%x\r\n%s\r\n", length $piece, $piece)
+                               : $piece) if length $piece;
+        }
+
+        print $c "0\r\n\r\n" if $chunked;
+        return 1;
+    }
+
     if ($fault eq 'reset') {
         setsockopt($c, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
         close $c;
@@ -384,7 +422,19 @@ sub handle {
         my $m = markers($_->{data});
         $o{delay} = $m->{delay} if $m->{delay};
         $o{fault} = $m->{fault} if $m->{fault};
+        $o{trickle} = $m->{trickle} if $m->{trickle};
+        $o{badutf8} = $m->{badutf8} if $m->{badutf8};
+        $o{nul} = $m->{nul} if $m->{nul};
         $rcode = $m->{rcode} if defined $m->{rcode};
+        $o{rawcode} = $m->{rawcode} if defined $m->{rawcode};
+    }
+
+    if (defined $o{rawcode}) {
+        # "code" as the raw JSON text given, beside good results
+        my $r = $json->encode({ result_list => [ map {
+                    namecard_result($_, 0) } @images ] });
+        $r =~ s/^\{/{"code":$o{rawcode},"message":"m",/;
+        return reply($c, '200 OK', $r, %o);
     }
 
     if (defined $rcode) {

@@ -46,7 +46,11 @@
 #   fault=F           http500 http503 http429 (HTML with that status),
 #                     http500json (a service error with status 500), nonjson,
 #                     truncate, reset, chunked, close, huge (a 2 MB reply),
-#                     badstatus, trailing, connclose: as in fake-ocr.pl
+#                     badstatus, trailing, connclose, interim, http10: as
+#                     in fake-ocr.pl
+#   trickle=SECONDS   the body in eight pieces over that time
+#   badutf8=1 nul=1   "Alice" sent as invalid UTF-8 "Al\xc3\xc3ce", or as
+#                     "Al\u0000ice"
 #   name= phone= email= company=     namecard values (ImageUrl: the name
 #                     defaults to the URL, so that results can be told apart)
 #   cards=NAME:VALUE|NAME:VALUE      the whole BusinessCardInfos list
@@ -59,9 +63,10 @@
 # Every request is recorded, raw, as DIR/cNNNN-rNNN.req; every accepted
 # connection adds a line to DIR/accepts.  A connection is served by a child
 # forked beforehand (--spares, 24, wait in accept()), so that bursts of up
-# to that many connections are taken at once.  Calls in flight (a whole request
-# read, its reply not yet written) are counted across all connections in
-# DIR/inflight, under flock; DIR/inflight-max holds the most seen.
+# to that many connections are taken at once.  Calls in flight (a whole
+# request read, its reply not yet written) are counted across all
+# connections in DIR/inflight, under flock; DIR/inflight-max holds the most
+# seen.
 #
 # RequestId: <start time>-<port>-4<request>-8000-<connection>, in hex.
 
@@ -224,9 +229,9 @@ sub next_connection {
     truncate($fh, 0);
     print $fh "$n\n";
 
-    if (open my $a, '>>', "$record/accepts") {
-        print $a "$n\n";
-        close $a;
+    if (open my $acc, '>>', "$record/accepts") {
+        print $acc "$n\n";
+        close $acc;
     }
 
     close $fh;
@@ -413,6 +418,39 @@ sub reply {
 
     sleep($o{delay}) if $o{delay};
 
+    # "Alice" made invalid UTF-8, or cut by an escaped NUL
+    $body =~ s/Alice/Al\xc3\xc3ce/g if $o{badutf8};
+    $body =~ s/Alice/Al\\u0000ice/g if $o{nul};
+
+    # interim replies first: 100 Continue and 103 Early Hints
+    print $c "HTTP/1.1 100 Continue\r\n\r\n"
+             . "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+        if $fault eq 'interim';
+
+    # an HTTP/1.0 reply without keep-alive, the connection left open
+    $head =~ s{^HTTP/1\.1}{HTTP/1.0} if $fault eq 'http10';
+
+    # the body in eight pieces over "trickle" seconds
+    if ($o{trickle}) {
+        my $chunked = $fault eq 'chunked';
+        my $n = 8;
+        my $size = int(length($body) / $n) + 1;
+
+        print $c $head . ($chunked ? "Transfer-Encoding: chunked\r\n\r\n"
+                                   : "Content-Length: " . length($body)
+                                     . "\r\n\r\n");
+
+        for my $i (0 .. $n - 1) {
+            my $piece = substr($body, $i * $size, $size);
+            sleep($o{trickle} / $n);
+            print $c ($chunked ? sprintf("%x\r\n%s\r\n", length $piece, $piece)
+                               : $piece) if length $piece;
+        }
+
+        print $c "0\r\n\r\n" if $chunked;
+        return 1;
+    }
+
     if ($fault eq 'reset') {
         setsockopt($c, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
         close $c;
@@ -481,7 +519,9 @@ sub refuse {
 
 sub answer {
     my ($c, $data, $m) = @_;
-    my %o = (delay => $m->{delay}, fault => $m->{fault});
+    my %o = (delay => $m->{delay}, fault => $m->{fault},
+             trickle => $m->{trickle}, badutf8 => $m->{badutf8},
+             nul => $m->{nul});
     my $fault = $m->{fault} // '';
     my $status = '200 OK';
 
