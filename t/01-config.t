@@ -6,6 +6,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::More;
+use Time::HiRes qw(time);
 use QocrTest;
 
 my $t = QocrTest->new;
@@ -147,6 +148,48 @@ fails_with(conf(qocr_secret_id => undef, qocr_secret_key => undef,
 fails_with(conf(qocr_credentials => $good),
            qr/cannot be used with "qocr_(secret_id|credentials)"/,
            'a file and inline credentials at one level');
+
+# a FIFO is refused at once, not waited on
+
+system("mkfifo $dir/fifo.secret") == 0 or die "mkfifo";
+my $start = time;
+fails_with(conf(qocr_secret_id => undef, qocr_secret_key => undef,
+                qocr_credentials => "$dir/fifo.secret"),
+           qr/credentials file ".*fifo.secret" is not a regular file/,
+           'a FIFO as the credentials file');
+ok(time - $start < 5, '... at once');
+
+fails_with(conf(qocr_secret_id => undef, qocr_secret_key => undef,
+                qocr_credentials => cred_file('extra.secret',
+                    "secret_id = $QocrTest::SECRET_ID extra\n"
+                    . "secret_key $QocrTest::SECRET_KEY\n")),
+           qr/more than one value on line 1 of credentials file/,
+           'a second value on a line');
+
+fails_with(conf(qocr_secret_id => undef, qocr_secret_key => undef,
+                qocr_credentials => cred_file('crlf.secret',
+                    "secret_id\r\nsecret_key $QocrTest::SECRET_KEY\r\n")),
+           qr/no value on line 1 of credentials file/,
+           'a name without a value, CRLF line ends');
+
+($ok, $out) = $t->nginx_test(conf(qocr_secret_id => undef,
+                                  qocr_secret_key => undef,
+                                  qocr_credentials => cred_file('crlf2.secret',
+                    "secret_id $QocrTest::SECRET_ID\r\n"
+                    . "secret_key $QocrTest::SECRET_KEY  # ours\r\n")));
+ok($ok, 'CRLF line ends and a comment after a value') or diag($out);
+
+fails_with(conf(qocr_secret_id => undef, qocr_secret_key => undef,
+                qocr_credentials => cred_file('bad.secret',
+                    "secret_id $QocrTest::SECRET_ID\n"
+                    . "secret_key ab\x01cd\n")),
+           qr/secret_key in credentials file ".*bad\.secret" has an invalid character at position 3/,
+           'a bad character in the file: the name and the file said');
+fails_with(conf(qocr_bucket => '"a b"'),
+           qr/"qocr_bucket" has an invalid character at position 2/,
+           'a bad character: the directive said');
+fails_with(conf(qocr_max_image_size => 0),
+           qr/"qocr_max_image_size" must be positive/, 'a zero image size');
 
 # API 3.0: no AppID or bucket needed; its own directives checked
 

@@ -34,6 +34,16 @@ $t->start(<<"EOF" . $t->server(<<"EOF2", "        access_log $dir/logs/ct.log ct
         server 127.0.0.1:$old3;
         keepalive 4;
     }
+
+    server {
+        listen unix:$dir/ocr.sock;
+
+        location / {
+            proxy_pass http://127.0.0.1:$fake;
+            proxy_set_header Host \$http_host;
+            proxy_http_version 1.1;
+        }
+    }
 EOF
         qocr_secret_id $id;
         qocr_secret_key $key;
@@ -55,6 +65,11 @@ EOF
         location = /legacy-old {
             qocr namecard;
             qocr_pass http://old/ocr/namecard;
+        }
+
+        location = /unix {
+            qocr namecard;
+            qocr_pass http://unix:$dir/ocr.sock:/ocr/namecard;
         }
 
         location = /v3-old {
@@ -190,5 +205,13 @@ for my $code ('0.5', '" 7abc"', '"0"', 'true', '1e300') {
 
 $r = post('/legacy', ['a.jpg', jpeg(name => 'C', rawcode => '0')]);
 is($r->{status}, 200, 'legacy: "code":0: 200');
+
+# a unix socket has no host name: Host: localhost, as proxy_pass sends
+
+$t->clear_records;
+$r = post('/unix', ['a.jpg', jpeg(name => 'U')]);
+is($r->{status}, 200, 'qocr_pass http://unix:...: 200');
+is(QocrTest::parse_recorded(($t->records)[0])->{headers}{host}, 'localhost',
+   '... Host: localhost');
 
 $t->done;
