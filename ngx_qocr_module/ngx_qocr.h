@@ -257,6 +257,7 @@ struct ngx_qocr_ctx_s {
     u_char                     *body;       /* v3: the body, to free */
 
     ngx_qocr_reply_t            reply;
+    ngx_array_t                *strings;    /* long strings of the reply */
 
     ngx_qocr_err_e              err;        /* of the whole request */
     const char                 *err_text;   /* NULL: the table's text */

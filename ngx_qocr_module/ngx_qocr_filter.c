@@ -166,11 +166,11 @@ ngx_qocr_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 static ngx_int_t
 ngx_qocr_send_final(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx)
 {
-    ngx_buf_t    *b;
-    ngx_str_t     body, value;
+    size_t        len;
+    ngx_str_t     value;
     ngx_int_t     rc;
     ngx_uint_t    status;
-    ngx_chain_t   out;
+    ngx_chain_t  *out, *cl;
 
     ctx->out = 1;
 
@@ -189,20 +189,14 @@ ngx_qocr_send_final(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx)
                            "the OCR service's reply is incomplete", NULL);
     }
 
-    if (ngx_qocr_answer(r->pool, ctx, &body, &status) != NGX_OK) {
+    if (ngx_qocr_answer(r->pool, ctx, &out, &len, &status) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
+    for (cl = out; cl->next; cl = cl->next) { /* void */ }
 
-    b->pos = body.data;
-    b->last = body.data + body.len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
+    cl->buf->last_buf = 1;
+    cl->buf->last_in_chain = 1;
 
     r->headers_out.status = status;
     r->headers_out.status_line.len = 0;
@@ -217,7 +211,7 @@ ngx_qocr_send_final(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx)
     ngx_http_clear_etag(r);
     ngx_http_clear_accept_ranges(r);
 
-    r->headers_out.content_length_n = body.len;
+    r->headers_out.content_length_n = len;
 
     if (status == NGX_HTTP_NOT_ALLOWED) {
         ngx_str_set(&value, "POST");
@@ -245,10 +239,7 @@ ngx_qocr_send_final(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx)
         return rc;
     }
 
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_next_body_filter(r, &out);
+    return ngx_http_next_body_filter(r, out);
 }
 
 

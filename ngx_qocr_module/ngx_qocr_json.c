@@ -18,8 +18,13 @@
 #include "ngx_qocr_json.h"
 
 
+#define NGX_QOCR_JSON_REF_MIN  4096
+
+
 static u_char *ngx_qocr_json_reserve(ngx_qocr_json_t *j, size_t n);
 static void ngx_qocr_json_key(ngx_qocr_json_t *j, const char *key);
+static ngx_int_t ngx_qocr_json_append(ngx_qocr_json_t *j, u_char *p,
+    size_t len);
 
 
 void
@@ -28,6 +33,7 @@ ngx_qocr_json_init(ngx_qocr_json_t *j, ngx_pool_t *pool, size_t size)
     ngx_memzero(j, sizeof(ngx_qocr_json_t));
 
     j->pool = pool;
+    j->last = &j->out;
 
     j->start = ngx_pnalloc(pool, size);
     if (j->start == NULL) {
@@ -252,15 +258,134 @@ ngx_qocr_json_number(ngx_qocr_json_t *j, const char *key, double d)
 }
 
 
+/*
+ * A string written where it is, not copied: for the long base64 of an
+ * image, which needs no escaping.  The buffer so far and the string become
+ * links of the output chain, and a new buffer starts after them.
+ */
+
+void
+ngx_qocr_json_ref(ngx_qocr_json_t *j, const char *key, u_char *s, size_t len)
+{
+    u_char  *p;
+
+    if (len < NGX_QOCR_JSON_REF_MIN || ngx_escape_json(NULL, s, len) != 0) {
+        ngx_qocr_json_string(j, key, s, len);
+        return;
+    }
+
+    ngx_qocr_json_key(j, key);
+
+    p = ngx_qocr_json_reserve(j, 1);
+    if (p == NULL) {
+        return;
+    }
+
+    *p++ = '"';
+    j->pos = p;
+
+    if (ngx_qocr_json_append(j, j->start, j->pos - j->start) != NGX_OK
+        || ngx_qocr_json_append(j, s, len) != NGX_OK)
+    {
+        j->failed = 1;
+        return;
+    }
+
+    j->start = ngx_pnalloc(j->pool, 1024);
+    if (j->start == NULL) {
+        j->failed = 1;
+        return;
+    }
+
+    j->pos = j->start;
+    j->end = j->start + 1024;
+
+    *j->pos++ = '"';
+}
+
+
+static ngx_int_t
+ngx_qocr_json_append(ngx_qocr_json_t *j, u_char *p, size_t len)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = ngx_calloc_buf(j->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl = ngx_alloc_chain_link(j->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->start = p;
+    b->pos = p;
+    b->last = p + len;
+    b->end = b->last;
+    b->memory = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    *j->last = cl;
+    j->last = &cl->next;
+    j->size += len;
+
+    return NGX_OK;
+}
+
+
+/* the JSON as one string: a chain is copied together */
+
 ngx_int_t
 ngx_qocr_json_done(ngx_qocr_json_t *j, ngx_str_t *out)
 {
+    u_char       *p;
+    ngx_chain_t  *cl;
+
     if (j->failed || j->depth != 0) {
         return NGX_ERROR;
     }
 
-    out->data = j->start;
-    out->len = j->pos - j->start;
+    if (j->out == NULL) {
+        out->data = j->start;
+        out->len = j->pos - j->start;
+        return NGX_OK;
+    }
+
+    out->len = j->size + (j->pos - j->start);
+    out->data = ngx_pnalloc(j->pool, out->len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = out->data;
+
+    for (cl = j->out; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    ngx_memcpy(p, j->start, j->pos - j->start);
+
+    return NGX_OK;
+}
+
+
+/* the JSON as a chain of buffers, the strings referred to uncopied */
+
+ngx_int_t
+ngx_qocr_json_chain(ngx_qocr_json_t *j, ngx_chain_t **out, size_t *len)
+{
+    if (j->failed || j->depth != 0
+        || ngx_qocr_json_append(j, j->start, j->pos - j->start) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    *out = j->out;
+    *len = j->size;
 
     return NGX_OK;
 }
@@ -340,6 +465,10 @@ ngx_qocr_utf8_valid(u_char *p, size_t len)
 {
     u_char  *last;
 
+    if (len == 0) {
+        return NGX_OK;
+    }
+
     last = p + len;
 
     while (p < last) {
@@ -367,6 +496,10 @@ ngx_int_t
 ngx_qocr_json_text_valid(u_char *p, size_t len)
 {
     u_char  *last, *q;
+
+    if (len == 0) {
+        return NGX_OK;
+    }
 
     if (ngx_qocr_utf8_valid(p, len) != NGX_OK
         || ngx_strlchr(p, p + len, '\0') != NULL)

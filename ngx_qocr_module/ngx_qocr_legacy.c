@@ -70,10 +70,10 @@ static ngx_int_t ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log,
     ngx_qocr_ctx_t *ctx, cJSON *reply, ngx_int_t top_code);
 static ngx_int_t ngx_qocr_bankcard(ngx_pool_t *pool, ngx_log_t *log,
     ngx_qocr_ctx_t *ctx, cJSON *reply, ngx_int_t code);
-static void ngx_qocr_bank_field(ngx_qocr_field_t *f, ngx_uint_t key,
-    cJSON *item);
-static void ngx_qocr_namecard_field(ngx_qocr_field_t *f, cJSON *data,
-    const char *key, const char *conf_key);
+static void ngx_qocr_bank_field(ngx_qocr_ctx_t *ctx, ngx_qocr_field_t *f,
+    ngx_uint_t key, cJSON *item);
+static void ngx_qocr_namecard_field(ngx_qocr_ctx_t *ctx,
+    ngx_qocr_field_t *f, cJSON *data, const char *key, const char *conf_key);
 static ngx_int_t ngx_qocr_item_error(ngx_pool_t *pool, ngx_qocr_result_t *res,
     ngx_int_t code);
 static ngx_int_t ngx_qocr_no_results(ngx_log_t *log, ngx_qocr_ctx_t *ctx,
@@ -659,7 +659,7 @@ ngx_qocr_legacy_parse_reply(ngx_pool_t *pool, ngx_log_t *log,
     cJSON      *reply;
     ngx_int_t   code, rc;
 
-    reply = ngx_qocr_parse_json(pool, ctx->reply.data, ctx->reply.len);
+    reply = ngx_qocr_parse_json(pool, ctx);
 
     if (reply == NULL || !cJSON_IsObject(reply)) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
@@ -773,7 +773,7 @@ static ngx_int_t
 ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
     cJSON *reply, ngx_int_t top_code)
 {
-    cJSON              *list, *res, *data, *img;
+    cJSON              *list, *res, *data;
     cJSON             **by_index;
     ngx_int_t           code, idx;
     ngx_uint_t          i, n, pos;
@@ -860,19 +860,15 @@ ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
 
         data = cJSON_GetObjectItemCaseSensitive(res, "data");
 
-        ngx_qocr_namecard_field(&r->fields[NGX_QOCR_NC_NAME], data, "name",
-                                "name_confidence");
-        ngx_qocr_namecard_field(&r->fields[NGX_QOCR_NC_PHONE], data, "phone",
-                                "phone_confidence");
-        ngx_qocr_namecard_field(&r->fields[NGX_QOCR_NC_QQ], data, "uin",
-                                "uin_confidence");
+        ngx_qocr_namecard_field(ctx, &r->fields[NGX_QOCR_NC_NAME], data,
+                                "name", "name_confidence");
+        ngx_qocr_namecard_field(ctx, &r->fields[NGX_QOCR_NC_PHONE], data,
+                                "phone", "phone_confidence");
+        ngx_qocr_namecard_field(ctx, &r->fields[NGX_QOCR_NC_QQ], data,
+                                "uin", "uin_confidence");
 
-        img = cJSON_GetObjectItemCaseSensitive(data, "image");
-
-        if (cJSON_IsString(img) && img->valuestring[0] != '\0') {
-            r->image.data = (u_char *) img->valuestring;
-            r->image.len = ngx_strlen(img->valuestring);
-        }
+        ngx_qocr_json_str(ctx, cJSON_GetObjectItemCaseSensitive(data, "image"),
+                          &r->image);
     }
 
     return NGX_OK;
@@ -885,22 +881,19 @@ ngx_qocr_namecard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
  */
 
 static void
-ngx_qocr_namecard_field(ngx_qocr_field_t *f, cJSON *data, const char *key,
-    const char *conf_key)
+ngx_qocr_namecard_field(ngx_qocr_ctx_t *ctx, ngx_qocr_field_t *f,
+    cJSON *data, const char *key, const char *conf_key)
 {
-    cJSON  *value, *conf;
+    cJSON  *conf;
 
-    value = cJSON_GetObjectItemCaseSensitive(data, key);
     conf = cJSON_GetObjectItemCaseSensitive(data, conf_key);
 
-    if (!cJSON_IsString(value) || value->valuestring[0] == '\0'
-        || (cJSON_IsNumber(conf) && conf->valuedouble < 0))
-    {
+    if (cJSON_IsNumber(conf) && conf->valuedouble < 0) {
         return;
     }
 
-    f->value.data = (u_char *) value->valuestring;
-    f->value.len = ngx_strlen(value->valuestring);
+    ngx_qocr_json_str(ctx, cJSON_GetObjectItemCaseSensitive(data, key),
+                      &f->value);
 
     if (cJSON_IsNumber(conf)) {
         f->confidence = conf->valuedouble;
@@ -929,7 +922,7 @@ static ngx_int_t
 ngx_qocr_bankcard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
     cJSON *reply, ngx_int_t code)
 {
-    cJSON              *data, *items, *it, *name, *sid;
+    cJSON              *data, *items, *it, *name;
     ngx_uint_t          k;
     ngx_qocr_result_t  *r;
 
@@ -944,12 +937,9 @@ ngx_qocr_bankcard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
 
     r = &ctx->results[0];
 
-    sid = cJSON_GetObjectItemCaseSensitive(data, "session_id");
-
-    if (cJSON_IsString(sid) && sid->valuestring[0] != '\0') {
-        r->request_id.data = (u_char *) sid->valuestring;
-        r->request_id.len = ngx_strlen(sid->valuestring);
-    }
+    ngx_qocr_json_str(ctx, cJSON_GetObjectItemCaseSensitive(data,
+                                                            "session_id"),
+                      &r->request_id);
 
     if (code != 0) {
         return ngx_qocr_item_error(pool, r, code);
@@ -969,7 +959,7 @@ ngx_qocr_bankcard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
             if (cJSON_IsString(name)
                 && ngx_strcmp(name->valuestring, ngx_qocr_bank_items[k]) == 0)
             {
-                ngx_qocr_bank_field(&r->fields[k], k, it);
+                ngx_qocr_bank_field(ctx, &r->fields[k], k, it);
                 break;
             }
         }
@@ -985,52 +975,28 @@ ngx_qocr_bankcard(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_ctx_t *ctx,
  */
 
 static void
-ngx_qocr_bank_field(ngx_qocr_field_t *f, ngx_uint_t key, cJSON *item)
+ngx_qocr_bank_field(ngx_qocr_ctx_t *ctx, ngx_qocr_field_t *f, ngx_uint_t key,
+    cJSON *item)
 {
-    u_char       *value, *p, *q, *code;
-    cJSON        *s, *conf, *coord, *v;
-    size_t        len;
-    ngx_uint_t    i;
+    cJSON       *conf, *coord, *v;
+    ngx_uint_t   i;
 
     static const char  *box_keys[] = { "x", "y", "width", "height" };
 
-    s = cJSON_GetObjectItemCaseSensitive(item, "itemstring");
-
-    if (!cJSON_IsString(s) || s->valuestring[0] == '\0') {
-        return;
-    }
-
-    /* the parsed reply is ours until the request ends: edited in place */
-
-    value = (u_char *) s->valuestring;
-    len = ngx_strlen(value);
+    ngx_qocr_json_str(ctx, cJSON_GetObjectItemCaseSensitive(item,
+                                                            "itemstring"),
+                      &f->value);
 
     if (key == NGX_QOCR_BC_CARD_NUMBER) {
-        for (p = value, q = value; *p; p++) {
-            if (*p >= '0' && *p <= '9') {
-                *q++ = *p;
-            }
-        }
+        ngx_qocr_card_digits(&f->value);
 
-        *q = '\0';
-        len = q - value;
-
-        if (len == 0) {
-            return;
-        }
-
-    } else if (key == NGX_QOCR_BC_BANK) {
-        code = ngx_qocr_bank_code(value, len);
-        len = ngx_strlen(value);
-
-        if (code) {
-            f->code.data = code;
-            f->code.len = ngx_strlen(code);
-        }
+    } else if (key == NGX_QOCR_BC_BANK && f->value.data) {
+        (void) ngx_qocr_bank_code(&f->value, &f->code);
     }
 
-    f->value.data = value;
-    f->value.len = len;
+    if (f->value.data == NULL) {
+        return;
+    }
 
     conf = cJSON_GetObjectItemCaseSensitive(item, "itemconf");
 

@@ -72,6 +72,11 @@ static const char  *ngx_qocr_bankcard_keys[] = {
 };
 
 
+#define NGX_QOCR_JSON_BIG  16384
+
+
+static ngx_int_t ngx_qocr_json_skeleton(ngx_pool_t *pool,
+    ngx_qocr_ctx_t *ctx, ngx_str_t *text);
 static void ngx_qocr_json_free(void *data);
 static void ngx_qocr_write_result(ngx_qocr_json_t *j, ngx_qocr_ctx_t *ctx,
     ngx_uint_t i);
@@ -260,19 +265,30 @@ ngx_qocr_field_add(ngx_pool_t *pool, ngx_qocr_field_t *f, u_char *value,
 
 /*
  * A reply's JSON, parsed with cJSON; the tree lives as long as the pool,
- * so results may point into it.  NULL: not strict UTF-8 JSON, a NUL in a
- * string, or no memory.
+ * so results may point into it.  Strings of 16 kB and more (a returned
+ * image) are not copied into the tree: the text cJSON parses holds
+ * "\u0001\u0001<n>" in their place, and ngx_qocr_json_str() finds them in
+ * the reply itself.  NULL: not strict UTF-8 JSON, a NUL in a string, or no
+ * memory.
  */
 
 cJSON *
-ngx_qocr_parse_json(ngx_pool_t *pool, u_char *data, size_t len)
+ngx_qocr_parse_json(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx)
 {
     cJSON               *json;
+    ngx_str_t            text;
     ngx_pool_cleanup_t  *cln;
 
     /* cJSON checks neither: strings would end at a NUL, or not be UTF-8 */
 
-    if (ngx_qocr_json_text_valid(data, len) != NGX_OK) {
+    if (ctx->reply.len == 0
+        || ngx_qocr_json_text_valid(ctx->reply.data, ctx->reply.len)
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_qocr_json_skeleton(pool, ctx, &text) != NGX_OK) {
         return NULL;
     }
 
@@ -281,12 +297,156 @@ ngx_qocr_parse_json(ngx_pool_t *pool, u_char *data, size_t len)
         return NULL;
     }
 
-    json = cJSON_ParseWithLength((char *) data, len);
+    json = cJSON_ParseWithLength((char *) text.data, text.len);
+
+    if (text.data != ctx->reply.data) {
+        ngx_pfree(pool, text.data);
+    }
 
     cln->handler = ngx_qocr_json_free;
     cln->data = json;
 
     return json;
+}
+
+
+/*
+ * The reply's text with its long strings taken out (see above), or the
+ * reply as it is when it has none.  A long string's "\/" escapes are
+ * undone in place; one with other escapes is left to cJSON, and so is
+ * every string of a reply that already holds U+0001.
+ */
+
+static ngx_int_t
+ngx_qocr_json_skeleton(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
+    ngx_str_t *text)
+{
+    u_char      *p, *q, *s, *e, *d, *last, *from, *out;
+    ngx_str_t   *big;
+    ngx_uint_t   other;
+
+    p = ctx->reply.data;
+    last = p + ctx->reply.len;
+
+    text->data = p;
+    text->len = ctx->reply.len;
+
+    if (ctx->reply.len < NGX_QOCR_JSON_BIG
+        || ngx_strlchr(p, last, '\x01') != NULL
+        || ngx_strlcasestrn(p, last, (u_char *) "\\u0001", 6 - 1) != NULL)
+    {
+        return NGX_OK;
+    }
+
+    out = NULL;
+    from = p;
+
+    while (p < last) {
+        q = ngx_strlchr(p, last, '"');
+        if (q == NULL) {
+            break;
+        }
+
+        /* a string from q: its end, and whether it has escapes */
+
+        other = 0;
+
+        for (e = q + 1; e < last && *e != '"'; e++) {
+            if (*e == '\\') {
+                other |= (e + 1 < last && e[1] != '/');
+                e++;
+            }
+        }
+
+        if (e >= last) {
+            break;
+        }
+
+        p = e + 1;
+        s = q + 1;
+
+        if (e - s < NGX_QOCR_JSON_BIG || other) {
+            continue;
+        }
+
+        if (ctx->strings == NULL) {
+            ctx->strings = ngx_array_create(pool, 2, sizeof(ngx_str_t));
+            out = ngx_pnalloc(pool, ctx->reply.len);
+
+            if (ctx->strings == NULL || out == NULL) {
+                return NGX_ERROR;
+            }
+
+            text->data = out;
+        }
+
+        big = ngx_array_push(ctx->strings);
+        if (big == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* "\/" is "/": undone in place */
+
+        for (d = s, q = s; q < e; q++) {
+            if (*q == '\\') {
+                q++;
+            }
+
+            *d++ = *q;
+        }
+
+        big->data = s;
+        big->len = d - s;
+
+        out = ngx_cpymem(out, from, (s - 1) - from);
+        out = ngx_sprintf(out, "\"\\u0001\\u0001%ui\"",
+                          ctx->strings->nelts - 1);
+        from = p;
+    }
+
+    if (out) {
+        out = ngx_cpymem(out, from, last - from);
+        text->len = out - text->data;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a string of the reply: its text, or { 0, NULL } for anything else */
+
+void
+ngx_qocr_json_str(ngx_qocr_ctx_t *ctx, cJSON *v, ngx_str_t *s)
+{
+    u_char      *p;
+    ngx_int_t    n;
+    ngx_str_t   *big;
+
+    s->data = NULL;
+    s->len = 0;
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+        return;
+    }
+
+    p = (u_char *) v->valuestring;
+
+    if (ctx->strings && p[0] == '\x01' && p[1] == '\x01') {
+        n = ngx_atoi(p + 2, ngx_strlen(p + 2));
+
+        if (n >= 0 && (ngx_uint_t) n < ctx->strings->nelts) {
+            big = ctx->strings->elts;
+
+            if (big[n].len) {
+                *s = big[n];
+            }
+
+            return;
+        }
+    }
+
+    s->data = p;
+    s->len = ngx_strlen(p);
 }
 
 
@@ -315,60 +475,91 @@ ngx_qocr_code_number(ngx_pool_t *pool, ngx_qocr_code_t *code, ngx_int_t n)
 
 
 /*
- * Splits "name(code)", with ASCII or full-width parentheses, in place when
- * the code is a number: returns the code, or NULL.
+ * "中国银行(01040000)", ASCII or full-width parentheses: the value becomes
+ * the name and *code the number, when there is one.  In place, by length.
  */
 
-u_char *
-ngx_qocr_bank_code(u_char *value, size_t len)
+ngx_int_t
+ngx_qocr_bank_code(ngx_str_t *value, ngx_str_t *code)
 {
-    u_char  *end, *p, *open, *code;
+    u_char  *end, *p, *open;
     size_t   close, olen;
 
-    end = value + len;
+    end = value->data + value->len;
 
-    if (len >= 1 && end[-1] == ')') {
+    if (value->len >= 1 && end[-1] == ')') {
         close = 1;
 
-    } else if (len >= 3 && ngx_strncmp(end - 3, "\xef\xbc\x89", 3) == 0) {
+    } else if (value->len >= 3
+               && ngx_strncmp(end - 3, "\xef\xbc\x89", 3) == 0)
+    {
         close = 3;
 
     } else {
-        return NULL;
+        return NGX_DECLINED;
     }
 
     open = NULL;
     olen = 0;
 
-    for (p = end - close; p > value; p--) {
+    for (p = end - close; p > value->data; p--) {
         if (p[-1] == '(') {
             open = p - 1;
             olen = 1;
             break;
         }
 
-        if (p - value >= 3 && ngx_strncmp(p - 3, "\xef\xbc\x88", 3) == 0) {
+        if (p - value->data >= 3
+            && ngx_strncmp(p - 3, "\xef\xbc\x88", 3) == 0)
+        {
             open = p - 3;
             olen = 3;
             break;
         }
     }
 
-    if (open == NULL || open == value || open + olen == end - close) {
-        return NULL;
+    if (open == NULL || open == value->data || open + olen == end - close) {
+        return NGX_DECLINED;
     }
 
     for (p = open + olen; p < end - close; p++) {
         if (*p < '0' || *p > '9') {
-            return NULL;
+            return NGX_DECLINED;
         }
     }
 
-    code = open + olen;
-    end[-(ssize_t) close] = '\0';
-    *open = '\0';
+    code->data = open + olen;
+    code->len = (end - close) - code->data;
+    value->len = open - value->data;
 
-    return code;
+    return NGX_OK;
+}
+
+
+/* a card number keeps its digits only, in place; none: a null field */
+
+void
+ngx_qocr_card_digits(ngx_str_t *s)
+{
+    u_char  *p, *q, *last;
+
+    if (s->data == NULL) {
+        return;
+    }
+
+    last = s->data + s->len;
+
+    for (p = s->data, q = s->data; p < last; p++) {
+        if (*p >= '0' && *p <= '9') {
+            *q++ = *p;
+        }
+    }
+
+    s->len = q - s->data;
+
+    if (s->len == 0) {
+        s->data = NULL;
+    }
 }
 
 
@@ -393,14 +584,14 @@ ngx_qocr_first_failure(ngx_qocr_ctx_t *ctx)
 
 /*
  * The answer: the request's error, or every image's result in input
- * order.  Sets the HTTP status.
+ * order, as a chain of buffers (returned images are not copied); sets the
+ * HTTP status.
  */
 
 ngx_int_t
-ngx_qocr_answer(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, ngx_str_t *out,
-    ngx_uint_t *status)
+ngx_qocr_answer(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, ngx_chain_t **out,
+    size_t *len, ngx_uint_t *status)
 {
-    size_t            size;
     const char       *kind;
     ngx_uint_t        i, n;
     ngx_qocr_json_t   j;
@@ -417,22 +608,16 @@ ngx_qocr_answer(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, ngx_str_t *out,
                              &ctx->upstream_code);
         ngx_qocr_json_close(&j, '}');
 
-        return ngx_qocr_json_done(&j, out);
+        return ngx_qocr_json_chain(&j, out, len);
     }
 
     *status = NGX_HTTP_OK;
 
     n = ctx->images->nelts;
 
-    /* about 1 kB a result and the images returned */
+    /* about 1 kB a result */
 
-    size = 1024 * n;
-
-    for (i = 0; i < n; i++) {
-        size += ctx->results[i].image.len;
-    }
-
-    ngx_qocr_json_init(&j, pool, size);
+    ngx_qocr_json_init(&j, pool, 1024 * n);
     ngx_qocr_json_open(&j, NULL, '{');
     ngx_qocr_json_cstring(&j, "kind", kind);
     ngx_qocr_json_open(&j, "results", '[');
@@ -444,7 +629,7 @@ ngx_qocr_answer(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, ngx_str_t *out,
     ngx_qocr_json_close(&j, ']');
     ngx_qocr_json_close(&j, '}');
 
-    return ngx_qocr_json_done(&j, out);
+    return ngx_qocr_json_chain(&j, out, len);
 }
 
 
@@ -508,7 +693,7 @@ ngx_qocr_write_result(ngx_qocr_json_t *j, ngx_qocr_ctx_t *ctx, ngx_uint_t i)
     ngx_qocr_write_str(j, "request_id", &res->request_id);
 
     if (res->image.len) {
-        ngx_qocr_json_string(j, "image", res->image.data, res->image.len);
+        ngx_qocr_json_ref(j, "image", res->image.data, res->image.len);
     }
 
     ngx_qocr_json_close(j, '}');

@@ -27,14 +27,15 @@ ngx_int_t ngx_qocr_result_fields(ngx_pool_t *pool, ngx_qocr_result_t *res,
     ngx_uint_t kind);
 ngx_int_t ngx_qocr_field_add(ngx_pool_t *pool, ngx_qocr_field_t *f,
     u_char *value, size_t len);
-u_char *ngx_qocr_bank_code(u_char *value, size_t len);
+ngx_int_t ngx_qocr_bank_code(ngx_str_t *value, ngx_str_t *code);
+void ngx_qocr_card_digits(ngx_str_t *s);
 ngx_qocr_result_t *ngx_qocr_first_failure(ngx_qocr_ctx_t *ctx);
-struct cJSON *ngx_qocr_parse_json(ngx_pool_t *pool, u_char *data,
-    size_t len);
+struct cJSON *ngx_qocr_parse_json(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx);
+void ngx_qocr_json_str(ngx_qocr_ctx_t *ctx, struct cJSON *v, ngx_str_t *s);
 ngx_int_t ngx_qocr_code_number(ngx_pool_t *pool, ngx_qocr_code_t *code,
     ngx_int_t n);
 ngx_int_t ngx_qocr_answer(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
-    ngx_str_t *out, ngx_uint_t *status);
+    ngx_chain_t **out, size_t *len, ngx_uint_t *status);
 
 
 #endif /* _NGX_QOCR_RESULT_H_INCLUDED_ */

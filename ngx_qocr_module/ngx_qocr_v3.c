@@ -74,15 +74,15 @@ static ngx_int_t ngx_qocr_b64_feed(void *data, u_char *p, size_t n);
 static ngx_int_t ngx_qocr_b64_write(ngx_qocr_b64_t *b64, u_char *p,
     size_t n);
 static ngx_qocr_err_e ngx_qocr_v3_map_code(u_char *code, size_t len);
-static ngx_int_t ngx_qocr_v3_error(ngx_pool_t *pool, ngx_log_t *log,
-    ngx_qocr_result_t *res, cJSON *error);
-static ngx_int_t ngx_qocr_v3_namecard(ngx_pool_t *pool,
-    ngx_qocr_result_t *res, cJSON *resp, ngx_uint_t return_image);
-static ngx_int_t ngx_qocr_v3_bankcard(ngx_pool_t *pool,
-    ngx_qocr_result_t *res, cJSON *resp, ngx_uint_t return_image);
-static void ngx_qocr_v3_string(cJSON *obj, const char *key, ngx_str_t *s);
+static ngx_int_t ngx_qocr_v3_error(ngx_qocr_ctx_t *ctx, ngx_log_t *log,
+    cJSON *error);
+static ngx_int_t ngx_qocr_v3_namecard(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
+    cJSON *resp);
+static ngx_int_t ngx_qocr_v3_bankcard(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx,
+    cJSON *resp);
+static void ngx_qocr_v3_string(ngx_qocr_ctx_t *ctx, cJSON *obj,
+    const char *key, ngx_str_t *s);
 static void ngx_qocr_v3_box(ngx_qocr_field_t *f, cJSON *coord);
-static u_char *ngx_qocr_v3_digits(ngx_str_t *s);
 static void ngx_qocr_v3_failed(ngx_qocr_result_t *res, ngx_qocr_err_e err,
     const char *message);
 
@@ -705,7 +705,7 @@ ngx_qocr_v3_parse_reply(ngx_pool_t *pool, ngx_log_t *log,
         return NGX_OK;
     }
 
-    json = ngx_qocr_parse_json(pool, ctx->reply.data, ctx->reply.len);
+    json = ngx_qocr_parse_json(pool, ctx);
     resp = cJSON_GetObjectItemCaseSensitive(json, "Response");
 
     if (!cJSON_IsObject(json) || !cJSON_IsObject(resp)) {
@@ -718,12 +718,12 @@ ngx_qocr_v3_parse_reply(ngx_pool_t *pool, ngx_log_t *log,
         return NGX_OK;
     }
 
-    ngx_qocr_v3_string(resp, "RequestId", &res->request_id);
+    ngx_qocr_v3_string(ctx, resp, "RequestId", &res->request_id);
 
     error = cJSON_GetObjectItemCaseSensitive(resp, "Error");
 
     if (error) {
-        return ngx_qocr_v3_error(pool, log, res, error);
+        return ngx_qocr_v3_error(ctx, log, error);
     }
 
     if (ngx_qocr_result_fields(pool, res, ctx->kind) != NGX_OK) {
@@ -731,23 +731,23 @@ ngx_qocr_v3_parse_reply(ngx_pool_t *pool, ngx_log_t *log,
     }
 
     if (ctx->kind == NGX_QOCR_BANKCARD) {
-        return ngx_qocr_v3_bankcard(pool, res, resp,
-                                    ctx->conf->return_image);
+        return ngx_qocr_v3_bankcard(pool, ctx, resp);
     }
 
-    return ngx_qocr_v3_namecard(pool, res, resp, ctx->conf->return_image);
+    return ngx_qocr_v3_namecard(pool, ctx, resp);
 }
 
 
 static ngx_int_t
-ngx_qocr_v3_error(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_result_t *res,
-    cJSON *error)
+ngx_qocr_v3_error(ngx_qocr_ctx_t *ctx, ngx_log_t *log, cJSON *error)
 {
-    cJSON  *code;
+    ngx_qocr_result_t  *res;
 
-    code = cJSON_GetObjectItemCaseSensitive(error, "Code");
+    res = ctx->results;
 
-    if (!cJSON_IsString(code) || code->valuestring[0] == '\0') {
+    ngx_qocr_v3_string(ctx, error, "Code", &res->code.text);
+
+    if (res->code.text.data == NULL) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "qocr: the OCR service's error has no code");
 
@@ -756,8 +756,6 @@ ngx_qocr_v3_error(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_result_t *res,
         return NGX_OK;
     }
 
-    res->code.text.data = (u_char *) code->valuestring;
-    res->code.text.len = ngx_strlen(code->valuestring);
     res->code.string = 1;
 
     res->err = ngx_qocr_v3_map_code(res->code.text.data, res->code.text.len);
@@ -769,8 +767,10 @@ ngx_qocr_v3_error(ngx_pool_t *pool, ngx_log_t *log, ngx_qocr_result_t *res,
                       "qocr: the OCR service refused the request's "
                       "signature or account: %V; check the credentials "
                       "and qocr_region%s", &res->code.text,
-                      ngx_strcmp(code->valuestring,
-                                 "AuthFailure.SignatureExpire") == 0
+                      (res->code.text.len == 27
+                       && ngx_strncmp(res->code.text.data,
+                                      "AuthFailure.SignatureExpire", 27)
+                          == 0)
                       ? ", and this server's clock (the timestamp signed "
                         "is more than 5 minutes off)" : "");
         break;
@@ -833,20 +833,22 @@ ngx_qocr_v3_map_code(u_char *code, size_t len)
  */
 
 static ngx_int_t
-ngx_qocr_v3_namecard(ngx_pool_t *pool, ngx_qocr_result_t *res, cJSON *resp,
-    ngx_uint_t return_image)
+ngx_qocr_v3_namecard(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, cJSON *resp)
 {
-    cJSON             *infos, *it, *name;
-    ngx_str_t          value;
-    ngx_uint_t         k;
-    ngx_qocr_field_t  *f;
+    cJSON              *infos, *it, *name;
+    ngx_str_t           value;
+    ngx_uint_t          k;
+    ngx_qocr_field_t   *f;
+    ngx_qocr_result_t  *res;
+
+    res = ctx->results;
 
     infos = cJSON_GetObjectItemCaseSensitive(resp, "BusinessCardInfos");
 
     cJSON_ArrayForEach(it, infos) {
         name = cJSON_GetObjectItemCaseSensitive(it, "Name");
 
-        ngx_qocr_v3_string(it, "Value", &value);
+        ngx_qocr_v3_string(ctx, it, "Value", &value);
 
         if (!cJSON_IsString(name) || value.len == 0) {
             continue;
@@ -870,8 +872,8 @@ ngx_qocr_v3_namecard(ngx_pool_t *pool, ngx_qocr_result_t *res, cJSON *resp,
         }
     }
 
-    if (return_image) {
-        ngx_qocr_v3_string(resp, "RetImageBase64", &res->image);
+    if (ctx->conf->return_image) {
+        ngx_qocr_v3_string(ctx, resp, "RetImageBase64", &res->image);
     }
 
     return NGX_OK;
@@ -879,35 +881,31 @@ ngx_qocr_v3_namecard(ngx_pool_t *pool, ngx_qocr_result_t *res, cJSON *resp,
 
 
 static ngx_int_t
-ngx_qocr_v3_bankcard(ngx_pool_t *pool, ngx_qocr_result_t *res, cJSON *resp,
-    ngx_uint_t return_image)
+ngx_qocr_v3_bankcard(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, cJSON *resp)
 {
     cJSON                  *codes, *c;
     ngx_str_t              *w;
     ngx_qocr_field_t       *f;
+    ngx_qocr_result_t      *res;
     ngx_qocr_v3_warning_t  *known;
+
+    res = ctx->results;
 
     static const char  *keys[] = {
         "CardNo", "CardType", "CardName", "BankInfo", "ValidDate"
     };
 
     for (f = res->fields; f < res->fields + NGX_QOCR_BC_FIELDS; f++) {
-        ngx_qocr_v3_string(resp, keys[f - res->fields], &f->value);
+        ngx_qocr_v3_string(ctx, resp, keys[f - res->fields], &f->value);
     }
 
-    f = &res->fields[NGX_QOCR_BC_CARD_NUMBER];
-    f->value.data = ngx_qocr_v3_digits(&f->value);
+    ngx_qocr_card_digits(&res->fields[NGX_QOCR_BC_CARD_NUMBER].value);
 
     f = &res->fields[NGX_QOCR_BC_BANK];
 
     if (f->value.data) {
         /* "招商银行(03080000)": the name and the code */
-        f->code.data = ngx_qocr_bank_code(f->value.data, f->value.len);
-
-        if (f->code.data) {
-            f->code.len = ngx_strlen(f->code.data);
-            f->value.len = ngx_strlen(f->value.data);
-        }
+        (void) ngx_qocr_bank_code(&f->value, &f->code);
     }
 
     codes = cJSON_GetObjectItemCaseSensitive(resp, "WarningCode");
@@ -954,8 +952,8 @@ ngx_qocr_v3_bankcard(ngx_pool_t *pool, ngx_qocr_result_t *res, cJSON *resp,
                  - w->data;
     }
 
-    if (return_image) {
-        ngx_qocr_v3_string(resp, "BorderCutImage", &res->image);
+    if (ctx->conf->return_image) {
+        ngx_qocr_v3_string(ctx, resp, "BorderCutImage", &res->image);
     }
 
     return NGX_OK;
@@ -965,20 +963,10 @@ ngx_qocr_v3_bankcard(ngx_pool_t *pool, ngx_qocr_result_t *res, cJSON *resp,
 /* a non-empty string member, else { 0, NULL } */
 
 static void
-ngx_qocr_v3_string(cJSON *obj, const char *key, ngx_str_t *s)
+ngx_qocr_v3_string(ngx_qocr_ctx_t *ctx, cJSON *obj, const char *key,
+    ngx_str_t *s)
 {
-    cJSON  *v;
-
-    v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
-        s->data = NULL;
-        s->len = 0;
-        return;
-    }
-
-    s->data = (u_char *) v->valuestring;
-    s->len = ngx_strlen(v->valuestring);
+    ngx_qocr_json_str(ctx, cJSON_GetObjectItemCaseSensitive(obj, key), s);
 }
 
 
@@ -1001,31 +989,6 @@ ngx_qocr_v3_box(ngx_qocr_field_t *f, cJSON *coord)
     }
 
     f->has_box = 1;
-}
-
-
-/* the digits of a card number, in place; NULL when there are none */
-
-static u_char *
-ngx_qocr_v3_digits(ngx_str_t *s)
-{
-    u_char  *p, *q, *last;
-
-    if (s->data == NULL) {
-        return NULL;
-    }
-
-    last = s->data + s->len;
-
-    for (p = s->data, q = s->data; p < last; p++) {
-        if (*p >= '0' && *p <= '9') {
-            *q++ = *p;
-        }
-    }
-
-    s->len = q - s->data;
-
-    return s->len ? s->data : NULL;
 }
 
 

@@ -10,6 +10,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use JSON::PP;
+use MIME::Base64 ();
 use Time::HiRes qw(time sleep);
 use QocrTest;
 
@@ -65,6 +66,19 @@ EOF
         location = /legacy-old {
             qocr namecard;
             qocr_pass http://old/ocr/namecard;
+        }
+
+        location = /legacy-image {
+            qocr namecard;
+            qocr_return_image on;
+            qocr_pass http://127.0.0.1:$fake/ocr/namecard;
+        }
+
+        location = /v3-image {
+            qocr namecard;
+            qocr_api v3;
+            qocr_return_image on;
+            qocr_pass http://127.0.0.1:$fake3;
         }
 
         location = /unix {
@@ -205,6 +219,27 @@ for my $code ('0.5', '" 7abc"', '"0"', 'true', '1e300') {
 
 $r = post('/legacy', ['a.jpg', jpeg(name => 'C', rawcode => '0')]);
 is($r->{status}, 200, 'legacy: "code":0: 200');
+
+# long strings (returned images) go through uncopied, "\/" undone
+
+for my $c (['/legacy-image', 'image'], ['/v3-image', 'image']) {
+    my ($path, $key) = @$c;
+
+    for my $slashes (0, 1) {
+        my $big = jpeg(name => 'Big', _size => 300 * 1024,
+                       ($slashes ? (slashes => 1) : ()));
+        $big .= join '', map { chr(($_ * 7 + 3) % 256) } 1 .. 4096;
+        $r = post($path, ['big.jpg', $big]);
+        is($r->{status}, 200, "$path: a 300 kB image returned"
+                              . ($slashes ? ', "/" sent as "\\/"' : ''));
+        is($r->{json}{results}[0]{image}, MIME::Base64::encode_base64($big, ''),
+           '... byte for byte');
+        is($r->{json}{results}[0]{fields}{name}{value}, 'Big',
+           '... beside the fields');
+        is($r->{headers}{'content-length'}, length $r->{body},
+           '... Content-Length exact');
+    }
+}
 
 # a unix socket has no host name: Host: localhost, as proxy_pass sends
 

@@ -32,7 +32,8 @@
 # kept).  trickle=S sends the body in eight pieces over S seconds (with
 # fault=chunked, chunked).  rawcode=TEXT puts TEXT as the reply's
 # top-level "code" (raw JSON: 0.5, "7").  badutf8=1 sends "Alice" as the
-# invalid UTF-8 "Al\xc3\xc3ce", nul=1 as "Al\u0000ice".  drop=1 leaves the image out of
+# invalid UTF-8 "Al\xc3\xc3ce", nul=1 as "Al\u0000ice"; slashes=1 escapes
+# every "/" of the reply as "\/".  drop=1 leaves the image out of
 # the results.
 #
 # Every request is recorded, raw, as DIR/cNNNN-rNNN.req; every accepted
@@ -216,6 +217,7 @@ sub reply {
     # "Alice" made invalid UTF-8, or cut by an escaped NUL
     $body =~ s/Alice/Al\xc3\xc3ce/g if $o{badutf8};
     $body =~ s/Alice/Al\\u0000ice/g if $o{nul};
+    $body =~ s{/}{\\/}g if $o{slashes};      # as PHP's json_encode() does
 
     # interim replies first: 100 Continue and 103 Early Hints
     print $c "HTTP/1.1 100 Continue\r\n\r\n"
@@ -425,6 +427,7 @@ sub handle {
         $o{trickle} = $m->{trickle} if $m->{trickle};
         $o{badutf8} = $m->{badutf8} if $m->{badutf8};
         $o{nul} = $m->{nul} if $m->{nul};
+        $o{slashes} = $m->{slashes} if $m->{slashes};
         $rcode = $m->{rcode} if defined $m->{rcode};
         $o{rawcode} = $m->{rawcode} if defined $m->{rawcode};
     }

@@ -51,6 +51,7 @@
 #   trickle=SECONDS   the body in eight pieces over that time
 #   badutf8=1 nul=1   "Alice" sent as invalid UTF-8 "Al\xc3\xc3ce", or as
 #                     "Al\u0000ice"
+#   slashes=1         every "/" of the reply sent as "\/"
 #   name= phone= email= company=     namecard values (ImageUrl: the name
 #                     defaults to the URL, so that results can be told apart)
 #   cards=NAME:VALUE|NAME:VALUE      the whole BusinessCardInfos list
@@ -421,6 +422,7 @@ sub reply {
     # "Alice" made invalid UTF-8, or cut by an escaped NUL
     $body =~ s/Alice/Al\xc3\xc3ce/g if $o{badutf8};
     $body =~ s/Alice/Al\\u0000ice/g if $o{nul};
+    $body =~ s{/}{\\/}g if $o{slashes};      # as PHP's json_encode() does
 
     # interim replies first: 100 Continue and 103 Early Hints
     print $c "HTTP/1.1 100 Continue\r\n\r\n"
@@ -521,7 +523,7 @@ sub answer {
     my ($c, $data, $m) = @_;
     my %o = (delay => $m->{delay}, fault => $m->{fault},
              trickle => $m->{trickle}, badutf8 => $m->{badutf8},
-             nul => $m->{nul});
+             nul => $m->{nul}, slashes => $m->{slashes});
     my $fault = $m->{fault} // '';
     my $status = '200 OK';
 
