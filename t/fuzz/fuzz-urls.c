@@ -1,13 +1,23 @@
 
 /*
  * Fuzzes URL input: the client's JSON body ({"url"} or {"urls"}) and the
- * JSON built from it for the OCR service.  An accepted body must give 1 to
- * max URLs, each an absolute http(s) URL; the upstream JSON must parse,
- * keep our appid and bucket, and carry exactly those URLs in order.  A
- * refused body must say why with an error of the table.
+ * requests made of it for the OCR service, by each API's create_request.
  *
- * Input: one byte (bit 0: bank card; bits 1-5: qocr_max_images - 1), the
- * body.
+ * A refused body must say why (NGX_DECLINED, ctx->err one of the table,
+ * a 4xx).  An accepted one must give 1 to max URLs, each an absolute
+ * http(s) URL of at most 2048 bytes, valid UTF-8 (README, "What a client
+ * sends").  Then:
+ *
+ *   - legacy: one request of every URL, its body JSON that parses, keeps
+ *     our appid and bucket and carries exactly those URLs in order
+ *     (namecard {"appid", "bucket", "ret_image", "url_list"}, bank card
+ *     {"appid", "bucket", "url"}), its Content-Length the body's;
+ *   - API 3.0: one call a URL, its body JSON that parses to
+ *     {"ImageUrl": the URL} and the location's options, its
+ *     Content-Length the body's, its action the kind's.
+ *
+ * Input: one byte (bit 0: bank card; bits 1-7: qocr_max_images - 1,
+ * modulo 20), the body.
  */
 
 
@@ -26,24 +36,42 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 
 static void
-qocr_fuzz_check_upstream(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx)
+qocr_fuzz_legacy(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx)
 {
     cJSON                *json, *list, *u;
-    ngx_str_t             out;
+    ngx_buf_t            *b;
+    ngx_str_t            *body;
     ngx_uint_t            i;
     ngx_qocr_image_t     *img;
-    ngx_qocr_loc_conf_t   qlcf;
+    ngx_qocr_loc_conf_t  *qlcf;
 
-    ngx_memzero(&qlcf, sizeof(ngx_qocr_loc_conf_t));
-    ngx_str_set(&qlcf.appid, "1250000000");
-    ngx_str_set(&qlcf.bucket, "test");
-    qlcf.return_image = 1;
+    qlcf = qocr_fuzz_conf(0, ctx->kind, 1);
+    if (qlcf == NULL) {
+        return;
+    }
 
-    if (ngx_qocr_url_json(pool, ctx, &qlcf, &out) != NGX_OK) {
+    ctx->conf = qlcf;
+
+    if (qlcf->api->create_request(r, ctx, qlcf) != NGX_OK) {
         return;     /* out of memory */
     }
 
-    json = cJSON_ParseWithLength((char *) out.data, out.len);
+    /* one buffer: the header, then the JSON */
+
+    body = &ctx->url_body;
+    b = ctx->request_bufs->buf;
+
+    if (ctx->request_bufs->next != NULL
+        || b->last > b->end
+        || (size_t) (b->last - b->pos) < body->len
+        || ngx_memcmp(b->last - body->len, body->data, body->len) != 0
+        || qocr_fuzz_content_length(b->pos, b->last - body->len)
+           != (off_t) body->len)
+    {
+        abort();
+    }
+
+    json = cJSON_ParseWithLength((char *) body->data, body->len);
     if (json == NULL) {
         abort();
     }
@@ -74,6 +102,7 @@ qocr_fuzz_check_upstream(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx)
         list = cJSON_GetObjectItem(json, "url_list");
 
         if (cJSON_GetArraySize(list) != (int) ctx->images->nelts
+            || !cJSON_IsNumber(cJSON_GetObjectItem(json, "ret_image"))
             || cJSON_GetArraySize(json) != 4)
         {
             abort();
@@ -94,14 +123,91 @@ qocr_fuzz_check_upstream(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx)
 }
 
 
+static void
+qocr_fuzz_v3(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx, ngx_uint_t i)
+{
+    cJSON                *json, *u;
+    ngx_buf_t            *hb, *b;
+    const char           *action;
+    ngx_qocr_ctx_t       *call;
+    ngx_qocr_image_t     *img;
+    ngx_qocr_loc_conf_t  *qlcf;
+
+    qlcf = qocr_fuzz_conf(1, ctx->kind, 1);
+    call = ngx_pcalloc(r->pool, sizeof(ngx_qocr_ctx_t));
+
+    if (qlcf == NULL || call == NULL) {
+        return;
+    }
+
+    /* a call of the batch, as ngx_qocr_batch_launch() makes it */
+
+    call->kind = ctx->kind;
+    call->conf = qlcf;
+    call->images = ctx->images;
+    call->first = i;
+    call->count = 1;
+    call->url_input = ctx->url_input;
+    call->main = ctx;
+    call->fatal = -1;
+    ngx_qocr_reply_init(&call->reply);
+
+    if (qlcf->api->create_request(r, call, qlcf) != NGX_OK) {
+        return;     /* out of memory */
+    }
+
+    /* the header, then the body */
+
+    hb = call->request_bufs->buf;
+    b = call->request_bufs->next ? call->request_bufs->next->buf : NULL;
+
+    action = (ctx->kind == NGX_QOCR_BANKCARD)
+             ? "\r\nX-TC-Action: BankCardOCR\r\n"
+             : "\r\nX-TC-Action: BusinessCardOCR\r\n";
+
+    if (b == NULL || call->request_bufs->next->next != NULL
+        || hb->last > hb->end
+        || b->pos != call->body
+        || qocr_fuzz_content_length(hb->pos, hb->last) != b->last - b->pos
+        || ngx_strlcasestrn(hb->pos, hb->last, (u_char *) action,
+                            ngx_strlen(action) - 1)
+           == NULL)
+    {
+        abort();
+    }
+
+    json = cJSON_ParseWithLength((char *) b->pos, b->last - b->pos);
+    if (json == NULL) {
+        abort();
+    }
+
+    img = (ngx_qocr_image_t *) ctx->images->elts + i;
+    u = cJSON_GetObjectItem(json, "ImageUrl");
+
+    /* the URL and the options: namecard Config, bank card four flags */
+
+    if (!cJSON_IsString(u)
+        || ngx_strcmp(u->valuestring, img->source.data) != 0
+        || cJSON_GetArraySize(json)
+           != ((ctx->kind == NGX_QOCR_BANKCARD) ? 5 : 2))
+    {
+        abort();
+    }
+
+    cJSON_Delete(json);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char            *copy;
-    ngx_uint_t         i, max;
-    ngx_pool_t        *pool;
-    ngx_qocr_ctx_t     ctx;
-    ngx_qocr_image_t  *img;
+    u_char              *copy;
+    ngx_int_t            rc;
+    ngx_uint_t           i, max;
+    ngx_pool_t          *pool;
+    ngx_qocr_ctx_t       ctx;
+    ngx_qocr_image_t    *img;
+    ngx_http_request_t  *r;
 
     if (size < 1) {
         return 0;
@@ -114,7 +220,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     ngx_memzero(&ctx, sizeof(ngx_qocr_ctx_t));
     ctx.kind = (data[0] & 1) ? NGX_QOCR_BANKCARD : NGX_QOCR_NAMECARD;
-    ctx.upstream_code = NGX_QOCR_NO_CODE;
+    ctx.fatal = -1;
+    ngx_qocr_reply_init(&ctx.reply);
     max = (ctx.kind == NGX_QOCR_BANKCARD) ? 1 : ((data[0] >> 1) % 20) + 1;
 
     /* a copy of its own, so ASan sees reads past the end */
@@ -126,10 +233,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     ngx_memcpy(copy, data + 1, size - 1);
 
-    if (ngx_qocr_parse_url_json(pool, copy, size - 1, max, &ctx) != NGX_OK) {
-        if (ctx.err != NGX_QOCR_OK
-            && (ctx.err >= NGX_QOCR_ERR_LAST
-                || ngx_qocr_err_status(ctx.err) < 400))
+    rc = ngx_qocr_parse_url_json(pool, copy, size - 1, max, &ctx);
+
+    if (rc == NGX_DECLINED) {
+        if (ctx.err == NGX_QOCR_OK || ctx.err >= NGX_QOCR_ERR_LAST
+            || ngx_qocr_err_status(ctx.err) < 400)
         {
             abort();
         }
@@ -137,7 +245,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto done;
     }
 
-    if (!ctx.url_input || ctx.images == NULL || ctx.images->nelts == 0
+    if (rc != NGX_OK || ctx.err != NGX_QOCR_OK
+        || !ctx.url_input || ctx.images == NULL || ctx.images->nelts == 0
         || ctx.images->nelts > max)
     {
         abort();
@@ -146,17 +255,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     img = ctx.images->elts;
 
     for (i = 0; i < ctx.images->nelts; i++) {
-        if (img[i].source.len > NGX_QOCR_URL_MAX
+        if (!img[i].has_source
+            || img[i].source.len > NGX_QOCR_URL_MAX
             || (ngx_strncasecmp(img[i].source.data, (u_char *) "http://", 7)
                 != 0
                 && ngx_strncasecmp(img[i].source.data,
-                                   (u_char *) "https://", 8) != 0))
+                                   (u_char *) "https://", 8) != 0)
+            || !qocr_fuzz_utf8(img[i].source.data, img[i].source.len))
         {
             abort();
         }
     }
 
-    qocr_fuzz_check_upstream(pool, &ctx);
+    r = qocr_fuzz_request(pool);
+    if (r == NULL) {
+        goto done;
+    }
+
+    qocr_fuzz_legacy(r, &ctx);
+
+    for (i = 0; i < ctx.images->nelts; i++) {
+        qocr_fuzz_v3(r, &ctx, i);
+    }
 
 done:
 
