@@ -82,8 +82,11 @@ use IO::Socket::INET;
 use JSON::PP;
 use MIME::Base64;
 use POSIX qw(:sys_wait_h strftime);
-use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(sleep);
+
+use FindBin;
+use lib $FindBin::Bin;
+use FakeHttp;
 
 my ($port, $record, @secrets, $reset_all, $always, $tls, $vectors);
 my $spares = 24;
@@ -411,92 +414,7 @@ sub encode {
 
 sub reply {
     my ($c, $status, $data, %o) = @_;
-    my $body = ref $data ? encode($data) : $data;
-    my $fault = $o{fault} // '';
-    my $close = $o{close};
-    my $head = "HTTP/1.1 $status\r\nContent-Type: "
-               . ($o{type} // 'application/json') . "\r\n";
-
-    sleep($o{delay}) if $o{delay};
-
-    # "Alice" made invalid UTF-8, or cut by an escaped NUL
-    $body =~ s/Alice/Al\xc3\xc3ce/g if $o{badutf8};
-    $body =~ s/Alice/Al\\u0000ice/g if $o{nul};
-    $body =~ s{/}{\\/}g if $o{slashes};      # as PHP's json_encode() does
-
-    # interim replies first: 100 Continue and 103 Early Hints
-    print $c "HTTP/1.1 100 Continue\r\n\r\n"
-             . "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
-        if $fault eq 'interim';
-
-    # an HTTP/1.0 reply without keep-alive, the connection left open
-    $head =~ s{^HTTP/1\.1}{HTTP/1.0} if $fault eq 'http10';
-
-    # the body in eight pieces over "trickle" seconds
-    if ($o{trickle}) {
-        my $chunked = $fault eq 'chunked';
-        my $n = 8;
-        my $size = int(length($body) / $n) + 1;
-
-        print $c $head . ($chunked ? "Transfer-Encoding: chunked\r\n\r\n"
-                                   : "Content-Length: " . length($body)
-                                     . "\r\n\r\n");
-
-        for my $i (0 .. $n - 1) {
-            my $piece = substr($body, $i * $size, $size);
-            sleep($o{trickle} / $n);
-            print $c ($chunked ? sprintf("%x\r\n%s\r\n", length $piece, $piece)
-                               : $piece) if length $piece;
-        }
-
-        print $c "0\r\n\r\n" if $chunked;
-        return 1;
-    }
-
-    if ($fault eq 'reset') {
-        setsockopt($c, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
-        close $c;
-        return 0;
-    }
-
-    if ($fault eq 'chunked') {
-        my $out = $head . "Transfer-Encoding: chunked\r\n\r\n";
-        my $rest = $body;
-
-        while (length $rest) {
-            my $piece = substr($rest, 0, 7, '');
-            $out .= sprintf("%x\r\n%s\r\n", length $piece, $piece);
-        }
-
-        print $c $out . "0\r\n\r\n";
-        return 1;
-    }
-
-    if ($fault eq 'close') {
-        print $c $head . "Connection: close\r\n\r\n" . $body;
-        close $c;
-        return 0;
-    }
-
-    if ($fault eq 'truncate') {
-        print $c $head . "Content-Length: " . (length($body) + 100)
-                 . "\r\n\r\n" . $body;
-        close $c;
-        return 0;
-    }
-
-    if ($fault eq 'badstatus') {
-        print $c "HTTP/1.1 xyz OK\r\n\r\n";
-        close $c;
-        return 0;
-    }
-
-    $head .= "Connection: close\r\n" if $close || $fault eq 'connclose';
-
-    print $c $head . "Content-Length: " . length($body) . "\r\n\r\n"
-             . $body . ($fault eq 'trailing' ? "JUNK" : '');
-
-    return !$close;
+    return send_reply($c, $status, ref $data ? encode($data) : $data, %o);
 }
 
 
