@@ -11,6 +11,7 @@
 #include "ngx_qocr_filter.h"
 #include "ngx_qocr_result.h"
 #include "ngx_qocr_upstream.h"
+#include "ngx_qocr_version.h"
 
 
 #define NGX_QOCR_VAR_KIND           0
@@ -19,6 +20,8 @@
 #define NGX_QOCR_VAR_ERROR          3
 
 
+static ngx_int_t ngx_qocr_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_qocr_init_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_qocr_handler(ngx_http_request_t *r);
 static void ngx_qocr_body_handler(ngx_http_request_t *r);
 
@@ -274,6 +277,10 @@ static ngx_command_t  ngx_qocr_commands[] = {
 };
 
 
+/* a qocr location in the configuration */
+static ngx_uint_t  ngx_qocr_used;
+
+
 static ngx_http_variable_t  ngx_qocr_vars[] = {
 
     { ngx_string("qocr_kind"), NULL, ngx_qocr_variable,
@@ -313,14 +320,50 @@ ngx_module_t  ngx_http_qocr_module = {
     ngx_qocr_commands,                     /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_qocr_init_module,                  /* init module */
+    ngx_qocr_init_process,                 /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+/* the master, at start-up and at every reload: the version, at info level */
+
+static ngx_int_t
+ngx_qocr_init_module(ngx_cycle_t *cycle)
+{
+    ngx_log_error(NGX_LOG_INFO, cycle->log, 0, "ngx_qocr/" NGX_QOCR_VERSION);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A worker's large buffers (a reply with returned images, the answer that
+ * refers to it, a call's body) are megabytes each.  glibc would keep them
+ * in its heap after the request: its mmap threshold grows to the largest
+ * block freed.  Fixed at 1 MB, such blocks are mapped and unmapped, and a
+ * worker's RSS goes back once the requests end (bench/memory).  Only when
+ * the configuration has a qocr location.
+ */
+
+static ngx_int_t
+ngx_qocr_init_process(ngx_cycle_t *cycle)
+{
+#if (NGX_LINUX && defined M_MMAP_THRESHOLD)
+
+    if (ngx_qocr_used && mallopt(M_MMAP_THRESHOLD, 1024 * 1024) != 1) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "qocr: mallopt(M_MMAP_THRESHOLD) failed");
+    }
+
+#endif
+
+    return NGX_OK;
+}
 
 
 static ngx_int_t
@@ -410,6 +453,8 @@ static ngx_int_t
 ngx_qocr_add_variables(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var, *v;
+
+    ngx_qocr_used = 0;
 
     for (v = ngx_qocr_vars; v->name.len; v++) {
         var = ngx_http_add_variable(cf, &v->name, v->flags);
@@ -822,6 +867,8 @@ ngx_qocr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_qocr_handler;
     qlcf->location = clcf->name;
 
+    ngx_qocr_used = 1;
+
     return NGX_CONF_OK;
 }
 
@@ -1233,7 +1280,9 @@ static ngx_int_t
 ngx_qocr_check_value(ngx_conf_t *cf, ngx_str_t *s, ngx_str_t *name,
     ngx_str_t *file)
 {
-    u_char  *p, *last;
+    u_char      *p, *last;
+    size_t       n;
+    const char  *what;
 
     for (p = s->data, last = p + s->len; p < last; p++) {
         if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z')
@@ -1250,26 +1299,18 @@ ngx_qocr_check_value(ngx_conf_t *cf, ngx_str_t *s, ngx_str_t *name,
         return NGX_OK;
     }
 
+    what = (p == last) ? "must be 1 to 128 characters long, not "
+                       : "has an invalid character at position ";
+    n = (p == last) ? s->len : (size_t) (p - s->data) + 1;
+
     if (file) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "%V in credentials file \"%V\" %s%uz",
-                           name, file,
-                           (p == last) ? "must be 1 to 128 characters long, "
-                                         "not "
-                                       : "has an invalid character at "
-                                         "position ",
-                           (p == last) ? s->len
-                                       : (size_t) (p - s->data) + 1);
+                           name, file, what, n);
 
     } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" %s%uz", name,
-                           (p == last) ? "must be 1 to 128 characters long, "
-                                         "not "
-                                       : "has an invalid character at "
-                                         "position ",
-                           (p == last) ? s->len
-                                       : (size_t) (p - s->data) + 1);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" %s%uz",
+                           name, what, n);
     }
 
     return NGX_ERROR;
