@@ -262,7 +262,12 @@ ngx_qocr_reply_parse_body(ngx_http_request_t *r, ngx_qocr_reply_t *reply,
 
     for ( ;; ) {
 
+#if (nginx_version >= 1027002)
+        /* 1.27.2 added keep_trailers (proxy_pass_trailers): 0 skips them */
+        rc = ngx_http_parse_chunked(r, b, &reply->chunked, 0);
+#else
         rc = ngx_http_parse_chunked(r, b, &reply->chunked);
+#endif
 
         if (rc == NGX_OK) {
             n = (size_t) ngx_min(reply->chunked.size, b->last - b->pos);
