@@ -142,6 +142,7 @@ typedef struct {
     ngx_str_t                   host;       /* Host header */
     ngx_str_t                   uri;        /* request path */
     ngx_uint_t                  ssl;        /* qocr_pass https:// */
+    ngx_str_t                   connection; /* "Connection: close" CRLF */
     ngx_str_t                   ssl_trusted_certificate;
 
     ngx_str_t                   appid;

@@ -53,6 +53,10 @@ static ngx_int_t ngx_qocr_legacy_parse_reply(ngx_pool_t *pool, ngx_log_t *log,
 
 static ngx_int_t ngx_qocr_sign_request(ngx_pool_t *pool,
     ngx_qocr_loc_conf_t *qlcf, time_t now, uint32_t rnd, ngx_str_t *out);
+static size_t ngx_qocr_head_len(ngx_qocr_loc_conf_t *qlcf,
+    ngx_qocr_ctx_t *ctx);
+static u_char *ngx_qocr_head(u_char *p, ngx_qocr_loc_conf_t *qlcf,
+    ngx_qocr_ctx_t *ctx, off_t body_len);
 static ngx_int_t ngx_qocr_build_chain(ngx_http_request_t *r,
     ngx_qocr_ctx_t *ctx, ngx_qocr_loc_conf_t *qlcf, ngx_uint_t in_memory);
 static ngx_int_t ngx_qocr_build_url_chain(ngx_http_request_t *r,
@@ -281,6 +285,46 @@ ngx_qocr_field(u_char *p, ngx_str_t *boundary, char *name, ngx_str_t *value)
 }
 
 
+/*
+ * The request line and headers, of a multipart body or of URL JSON;
+ * "Connection: close" unless the connection may go back to a keepalive
+ * pool.
+ */
+
+static size_t
+ngx_qocr_head_len(ngx_qocr_loc_conf_t *qlcf, ngx_qocr_ctx_t *ctx)
+{
+    return sizeof("POST  HTTP/1.1" CRLF) - 1 + qlcf->uri.len
+           + sizeof("Host: " CRLF) - 1 + qlcf->host.len
+           + qlcf->connection.len
+           + sizeof("Authorization: " CRLF) - 1 + ctx->auth.len
+           + sizeof("Content-Type: multipart/form-data; boundary=" CRLF) - 1
+           + ctx->boundary.len
+           + sizeof("Content-Length: " CRLF CRLF) - 1 + NGX_OFF_T_LEN;
+}
+
+
+static u_char *
+ngx_qocr_head(u_char *p, ngx_qocr_loc_conf_t *qlcf, ngx_qocr_ctx_t *ctx,
+    off_t body_len)
+{
+    p = ngx_sprintf(p, "POST %V HTTP/1.1" CRLF "Host: %V" CRLF "%V"
+                       "Authorization: %V" CRLF,
+                    &qlcf->uri, &qlcf->host, &qlcf->connection, &ctx->auth);
+
+    if (ctx->url_input) {
+        p = ngx_cpymem(p, "Content-Type: application/json" CRLF,
+                       sizeof("Content-Type: application/json" CRLF) - 1);
+
+    } else {
+        p = ngx_sprintf(p, "Content-Type: multipart/form-data; boundary=%V"
+                           CRLF, &ctx->boundary);
+    }
+
+    return ngx_sprintf(p, "Content-Length: %O" CRLF CRLF, body_len);
+}
+
+
 static ngx_int_t
 ngx_qocr_build_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     ngx_qocr_loc_conf_t *qlcf, ngx_uint_t in_memory)
@@ -289,7 +333,7 @@ ngx_qocr_build_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     off_t               body_len;
     size_t              len;
     ngx_buf_t          *b;
-    ngx_str_t           boundary, auth, ret;
+    ngx_str_t           boundary, ret;
     ngx_uint_t          i;
     ngx_chain_t        *cl, **ll;
     ngx_qocr_image_t   *img;
@@ -299,7 +343,6 @@ ngx_qocr_build_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     }
 
     boundary = ctx->boundary;
-    auth = ctx->auth;
 
     ngx_str_set(&ret, "0");
 
@@ -327,13 +370,7 @@ ngx_qocr_build_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
 
     /* the request line, headers and every part before the first image */
 
-    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + qlcf->uri.len
-          + sizeof("Host: " CRLF) - 1 + qlcf->host.len
-          + sizeof("Authorization: " CRLF) - 1 + auth.len
-          + sizeof("Content-Type: multipart/form-data; boundary=" CRLF) - 1
-          + boundary.len
-          + sizeof("Content-Length: " CRLF) - 1 + NGX_OFF_T_LEN
-          + 2
+    len = ngx_qocr_head_len(qlcf, ctx)
           + ngx_qocr_field_len(&boundary, "appid", &qlcf->appid)
           + ngx_qocr_field_len(&boundary, "bucket", &qlcf->bucket)
           + ngx_qocr_field_len(&boundary, "ret_image", &ret)
@@ -346,12 +383,7 @@ ngx_qocr_build_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
 
     p = b->last;
 
-    p = ngx_sprintf(p, "POST %V HTTP/1.1" CRLF
-                       "Host: %V" CRLF
-                       "Authorization: %V" CRLF
-                       "Content-Type: multipart/form-data; boundary=%V" CRLF
-                       "Content-Length: %O" CRLF CRLF,
-                    &qlcf->uri, &qlcf->host, &auth, &boundary, body_len);
+    p = ngx_qocr_head(p, qlcf, ctx, body_len);
 
     p = ngx_qocr_field(p, &boundary, "appid", &qlcf->appid);
     p = ngx_qocr_field(p, &boundary, "bucket", &qlcf->bucket);
@@ -446,25 +478,15 @@ ngx_qocr_build_url_chain(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + qlcf->uri.len
-          + sizeof("Host: " CRLF) - 1 + qlcf->host.len
-          + sizeof("Authorization: " CRLF) - 1 + ctx->auth.len
-          + sizeof("Content-Type: application/json" CRLF) - 1
-          + sizeof("Content-Length: " CRLF) - 1 + NGX_SIZE_T_LEN
-          + 2 + ctx->url_body.len;
+    len = ngx_qocr_head_len(qlcf, ctx) + ctx->url_body.len;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
         return NGX_ERROR;
     }
 
-    b->last = ngx_sprintf(b->last, "POST %V HTTP/1.1" CRLF
-                                   "Host: %V" CRLF
-                                   "Authorization: %V" CRLF
-                                   "Content-Type: application/json" CRLF
-                                   "Content-Length: %uz" CRLF CRLF "%V",
-                          &qlcf->uri, &qlcf->host, &ctx->auth,
-                          ctx->url_body.len, &ctx->url_body);
+    b->last = ngx_qocr_head(b->last, qlcf, ctx, ctx->url_body.len);
+    b->last = ngx_cpymem(b->last, ctx->url_body.data, ctx->url_body.len);
     b->flush = 1;
 
     cl = ngx_alloc_chain_link(r->pool);

@@ -39,6 +39,8 @@ static char *ngx_qocr_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_qocr_set_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_uint_t ngx_qocr_keepalive_pool(ngx_conf_t *cf,
+    ngx_http_upstream_srv_conf_t *uscf);
 static char *ngx_qocr_check_chars(ngx_conf_t *cf, void *post, void *data);
 static ngx_int_t ngx_qocr_check_value(ngx_conf_t *cf, ngx_str_t *s,
     ngx_str_t *name, ngx_str_t *file);
@@ -807,6 +809,10 @@ ngx_qocr_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->max_images = 1;
     }
 
+    if (!ngx_qocr_keepalive_pool(cf, conf->upstream.upstream)) {
+        ngx_str_set(&conf->connection, "Connection: close" CRLF);
+    }
+
     if (conf->api->init_conf(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
@@ -959,6 +965,43 @@ ngx_qocr_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Whether the upstream{} block of qocr_pass has a "keepalive" pool: else
+ * the request says "Connection: close", and the OCR service closes first,
+ * as with proxy_pass.  The keepalive module's configuration is its own; its
+ * first member, since nginx 1.1.4 and in every line up to 1.31, is the
+ * number "keepalive" sets (0 without it).
+ */
+
+static ngx_uint_t
+ngx_qocr_keepalive_pool(ngx_conf_t *cf, ngx_http_upstream_srv_conf_t *uscf)
+{
+    void           *kcf;
+    ngx_uint_t      i;
+    ngx_module_t  **modules;
+
+    if (uscf->srv_conf == NULL) {
+        /* a host in qocr_pass, no upstream{} block: no pool */
+        return 0;
+    }
+
+    modules = cf->cycle->modules;
+
+    for (i = 0; modules[i]; i++) {
+        if (modules[i]->type == NGX_HTTP_MODULE
+            && ngx_strcmp(modules[i]->name,
+                          "ngx_http_upstream_keepalive_module") == 0)
+        {
+            kcf = uscf->srv_conf[modules[i]->ctx_index];
+
+            return kcf != NULL && *(ngx_uint_t *) kcf != 0;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -389,6 +389,7 @@ ngx_qocr_v3_create_request(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
 
     len = sizeof("POST  HTTP/1.1" CRLF) - 1 + qlcf->uri.len
           + sizeof("Host: " CRLF) - 1 + qlcf->host.len
+          + qlcf->connection.len
           + sizeof("Content-Type: application/json" CRLF) - 1
           + sizeof("Content-Length: " CRLF) - 1 + NGX_SIZE_T_LEN
           + sizeof("X-TC-Action: BusinessCardOCR" CRLF) - 1
@@ -406,13 +407,14 @@ ngx_qocr_v3_create_request(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
 
     hb->last = ngx_sprintf(hb->last, "POST %V HTTP/1.1" CRLF
                                      "Host: %V" CRLF
+                                     "%V"
                                      "Content-Type: application/json" CRLF
                                      "Content-Length: %uz" CRLF
                                      "X-TC-Action: %s" CRLF
                                      "X-TC-Version: 2018-11-19" CRLF
                                      "X-TC-Timestamp: %T" CRLF,
-                           &qlcf->uri, &qlcf->host, body.len, action,
-                           tc3.timestamp);
+                           &qlcf->uri, &qlcf->host, &qlcf->connection,
+                           body.len, action, tc3.timestamp);
 
     if (qlcf->region.len) {
         hb->last = ngx_sprintf(hb->last, "X-TC-Region: %V" CRLF,

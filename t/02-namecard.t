@@ -46,8 +46,11 @@ my $u = QocrTest::parse_recorded($rec[0]);
 my ($b) = $u->{headers}{'content-type'} =~ /boundary=(qocr[0-9a-f]{32})$/;
 ok($b, 'a random 128-bit boundary');
 is($u->{line}, 'POST /ocr/namecard HTTP/1.1', 'request line');
-is_deeply($u->{order}, [qw(Host Authorization Content-Type Content-Length)],
+is_deeply($u->{order},
+          [qw(Host Connection Authorization Content-Type Content-Length)],
           'only the module\'s headers, in order');
+is($u->{headers}{connection}, 'close',
+   'Connection: close: no keepalive pool, the service closes first');
 is($u->{headers}{host}, '127.0.0.1:' . $t->fake, 'Host is the URL\'s host');
 is($u->{headers}{'content-length'}, length $u->{body}, 'Content-Length');
 

@@ -25,7 +25,7 @@ my ($raw) = $t->records;
 my $u = QocrTest::parse_recorded($raw);
 
 is_deeply([ sort keys %{ $u->{headers} } ],
-          [qw(authorization content-length content-type host)],
+          [qw(authorization connection content-length content-type host)],
           'only the module\'s headers go upstream');
 unlike($raw, qr/COOKIEVALUE|CLIENTTOKEN|10\.1\.2\.3|TestAgent|REFERER/,
        'no client header value anywhere in the upstream request');

@@ -26,6 +26,8 @@ for my $i (1 .. 20) {
 }
 
 pass('20 sequential requests answered');
+ok(!grep({ /\r\nConnection:/i } $t->records),
+   'with a keepalive pool: no "Connection: close", HTTP/1.1 keepalive');
 my @conn = $t->connections;
 is(scalar @conn, 20, '20 requests reached the service');
 is(scalar(keys %{{ map { $_ => 1 } @conn }}), 1,

@@ -102,10 +102,12 @@ my $ts = $u->{headers}{'x-tc-timestamp'};
 my $host = "127.0.0.1:$fake";
 
 is($u->{line}, 'POST / HTTP/1.1', 'call: POST /');
-is_deeply($u->{order}, [qw(Host Content-Type Content-Length X-TC-Action
-                           X-TC-Version X-TC-Timestamp X-TC-Region
-                           Authorization)],
+is_deeply($u->{order}, [qw(Host Connection Content-Type Content-Length
+                           X-TC-Action X-TC-Version X-TC-Timestamp
+                           X-TC-Region Authorization)],
           'call: only these headers, in this order');
+is($u->{headers}{connection}, 'close',
+   'call: Connection: close, without a keepalive pool');
 is($u->{headers}{host}, $host, 'call: Host');
 is($u->{headers}{'content-type'}, 'application/json', 'call: Content-Type');
 is($u->{headers}{'content-length'}, length $body, 'call: Content-Length');

@@ -605,6 +605,8 @@ sub count_in_log {
     is(distinct(@conn), 1, 'keepalive, qocr_parallel 1: one connection '
                            . 'for all six calls');
     is($t->accepts('ka'), 1, '... one accepted by the service');
+    ok(!grep({ /\r\nConnection:/i } $t->records('ka')),
+       '... HTTP/1.1 keepalive: no "Connection: close" sent');
 
     $t->clear_records('ka');
     $batch->('/ka4', 'L', 0.3);
@@ -628,6 +630,8 @@ sub count_in_log {
     is(distinct($t->connections('ka')), 6,
        'no keepalive pool: each call its own connection');
     is($t->accepts('ka'), 6, '... six accepted');
+    is(scalar(grep { /\r\nConnection: close\r\n/ } $t->records('ka')), 6,
+       '... each with "Connection: close": the service closes first');
 }
 
 
