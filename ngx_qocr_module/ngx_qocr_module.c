@@ -344,12 +344,13 @@ ngx_qocr_init_module(ngx_cycle_t *cycle)
 
 
 /*
- * A worker's large buffers (a reply with returned images, the answer that
- * refers to it, a call's body) are megabytes each.  glibc would keep them
- * in its heap after the request: its mmap threshold grows to the largest
- * block freed.  Fixed at 1 MB, such blocks are mapped and unmapped, and a
- * worker's RSS goes back once the requests end (bench/memory).  Only when
- * the configuration has a qocr location.
+ * A worker's large buffers (a reply with returned images, a call's body)
+ * are megabytes each.  glibc would keep them in its heap after the
+ * request: its mmap threshold grows to the largest block freed.  Fixed at
+ * 4 MB, such blocks are mapped and unmapped, and a worker's RSS goes back
+ * once the requests end (bench/memory); smaller ones (a client body of a
+ * few MB in memory) stay in the heap, as fast as before.  Only when the
+ * configuration has a qocr location.
  */
 
 static ngx_int_t
@@ -357,7 +358,7 @@ ngx_qocr_init_process(ngx_cycle_t *cycle)
 {
 #if (NGX_LINUX && defined M_MMAP_THRESHOLD)
 
-    if (ngx_qocr_used && mallopt(M_MMAP_THRESHOLD, 1024 * 1024) != 1) {
+    if (ngx_qocr_used && mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024) != 1) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "qocr: mallopt(M_MMAP_THRESHOLD) failed");
     }
