@@ -13,6 +13,11 @@
 #   make bench      the benchmarks of bench/README.md (bench/bench)
 #   make run        nginx with the module on the example config, offline,
 #                   against the local fake OCR service (see README)
+#   make deb        the Debian package build/libnginx-mod-http-qocr_*.deb
+#                   (dh-sequence-nginx), checked by lintian
+#   make matrix     the module against every maintained nginx line,
+#                   static and dynamic, -Werror; the suite on 1.26 and
+#                   mainline (t/tools/matrix)
 #
 # Every target installs the Debian packages it needs when they are missing.
 
@@ -46,6 +51,8 @@ BUILD_PKGS  := nginx nginx-dev libssl-dev libcjson-dev libpcre2-dev dpkg-dev \
 TEST_PKGS   := curl perl procps openssl ca-certificates libio-socket-ssl-perl \
                wrk libnginx-mod-http-echo valgrind
 ASAN_PKGS   := clang-14 libclang-rt-14-dev libfuzzer-14-dev
+DEB_PKGS    := build-essential debhelper dpkg-dev lintian nginx-dev \
+               libcjson-dev libssl-dev
 
 APT_INSTALL = missing=; for p in $(1); do \
                 dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
@@ -61,7 +68,7 @@ APT_INSTALL = missing=; for p in $(1); do \
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps asan-deps test static test-static test-asan test-valgrind \
-        unit bench soak fuzz fuzz-build run clean
+        unit bench soak fuzz fuzz-build run clean deb matrix
 
 all: $(MODULE)
 
@@ -181,6 +188,23 @@ test-asan: $(ASAN_NGX) $(UNIT)
 
 run: $(MODULE)
 	@bash t/tools/run-example
+
+# the Debian package: dpkg-buildpackage -b on a copy in build/deb/, against
+# Debian's nginx (dh-sequence-nginx), then lintian (t/tools/deb-build);
+# t/tools/deb-test installs it in the system nginx, tests it and purges it
+
+deb:
+	@$(call APT_INSTALL,$(DEB_PKGS))
+	@bash t/tools/deb-build
+
+# every maintained nginx line (Debian's 1.22, ../shared/nginx/*.tar.gz),
+# static and --with-compat dynamic, -Werror, each started with a qocr
+# location; the suite against the static 1.26 and mainline
+# (t/tools/matrix; builds kept in $(QOCR_CACHE)/matrix)
+
+matrix: $(UNIT)
+	QOCR_CC_OPT="$(DEB_CC_OPT)" QOCR_LD_OPT="$(DEB_LD_OPT)" \
+	    bash t/tools/matrix
 
 clean:
 	rm -rf $(BUILD)

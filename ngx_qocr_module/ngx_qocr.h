@@ -129,6 +129,7 @@ typedef struct ngx_qocr_api_s  ngx_qocr_api_t;
 typedef struct {
     time_t                      day;        /* days since the epoch */
     void                       *hmac;       /* keyed with that day's key */
+    void                       *sha256;     /* EVP_MD, looked up once */
 } ngx_qocr_tc3_cache_t;
 
 

@@ -210,32 +210,6 @@ ngx_qocr_sign(ngx_str_t *secret_key, ngx_str_t *plain, ngx_str_t *out)
 }
 
 
-/*
- * SHA-256, looked up once: OpenSSL 3 looks EVP_sha256() up by name again
- * on every digest it starts.
- */
-
-const EVP_MD *
-ngx_qocr_sha256(void)
-{
-#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
-
-    static EVP_MD  *md;
-
-    if (md == NULL) {
-        md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    }
-
-    return md ? md : EVP_sha256();
-
-#else
-
-    return EVP_sha256();
-
-#endif
-}
-
-
 /* 64 lowercase hex digits of SHA-256(data) */
 
 void
@@ -244,7 +218,7 @@ ngx_qocr_sha256_hex(u_char *data, size_t len, u_char *hex)
     u_char        md[NGX_QOCR_SHA256_LEN];
     unsigned int  n;
 
-    if (EVP_Digest(data, len, md, &n, ngx_qocr_sha256(), NULL) != 1) {
+    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1) {
         /* cannot fail with a built-in digest; a wrong hash is refused */
         ngx_memzero(md, sizeof(md));
     }

@@ -45,7 +45,6 @@ ngx_int_t ngx_qocr_sign(ngx_str_t *secret_key, ngx_str_t *plain,
     ngx_str_t *out);
 
 /* TC3-HMAC-SHA256 */
-const struct evp_md_st *ngx_qocr_sha256(void);
 void ngx_qocr_sha256_hex(u_char *data, size_t len, u_char *hex);
 u_char *ngx_qocr_tc3_date(u_char *p, time_t ts);
 ngx_int_t ngx_qocr_tc3_key(ngx_str_t *secret_key, u_char *date,

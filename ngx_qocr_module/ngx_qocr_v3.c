@@ -231,6 +231,20 @@ ngx_qocr_v3_init_conf(ngx_conf_t *cf, ngx_qocr_loc_conf_t *qlcf)
     cln->handler = ngx_qocr_v3_cache_free;
     cln->data = qlcf->tc3;
 
+    /* OpenSSL 3 looks EVP_sha256() up by name on every digest it starts */
+
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+    qlcf->tc3->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+#else
+    qlcf->tc3->sha256 = (void *) EVP_sha256();
+#endif
+
+    if (qlcf->tc3->sha256 == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "qocr: SHA-256 is not available from OpenSSL");
+        return NGX_ERROR;
+    }
+
     if (qlcf->uri.len == 0) {
         ngx_str_set(&qlcf->uri, "/");
     }
@@ -287,6 +301,13 @@ ngx_qocr_v3_cache_free(void *data)
         ngx_qocr_hmac_free(cache->hmac);
         cache->hmac = NULL;
     }
+
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+    if (cache->sha256) {
+        EVP_MD_free(cache->sha256);
+        cache->sha256 = NULL;
+    }
+#endif
 }
 
 
@@ -532,7 +553,7 @@ ngx_qocr_v3_body(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
 
     rc = NGX_ERROR;
 
-    if (EVP_DigestInit_ex(b64.md, ngx_qocr_sha256(), NULL) != 1) {
+    if (EVP_DigestInit_ex(b64.md, qlcf->tc3->sha256, NULL) != 1) {
         goto done;
     }
 

@@ -62,7 +62,7 @@ ok($ok, 'https://, qocr_ssl_name and the retry directives pass nginx -t')
     or diag($out);
 fails_with(conf(qocr_pass => 'https://127.0.0.1:1',
                 qocr_ssl_trusted_certificate => '/nonexistent/ca.pem'),
-           qr/SSL_CTX_load_verify_locations\("\/nonexistent\/ca.pem"\) failed/,
+           qr/SSL_CTX_load_verify_locations\("\/nonexistent\/ca.pem"\) failed|cannot load certificate "\/nonexistent\/ca.pem"/,
            'a trusted certificate file that is not there');
 fails_with(conf(qocr_next_upstream => 'http_404'),
            qr/invalid value "http_404"/, 'an unknown next-upstream case');

@@ -7,7 +7,8 @@ package FakeHttp;
 #
 # options: delay, fault (reset chunked close truncate badstatus trailing
 # connclose interim http10), trickle (seconds), badutf8, nul, slashes,
-# type (Content-Type), retry_after, close.  Returns true when the
+# type (Content-Type), retry_after, close, on_send (called just before the
+# reply is written).  Returns true when the
 # connection may serve another request.
 
 use strict;
@@ -28,6 +29,10 @@ sub send_reply {
                . ($o{type} // 'application/json') . "\r\n";
 
     sleep($o{delay}) if $o{delay};
+
+    # the caller's count of calls in flight goes down before a byte of the
+    # reply is sent: the client may start its next call as soon as it reads
+    $o{on_send}->() if $o{on_send};
 
     # "Alice" made invalid UTF-8, or cut by an escaped NUL
     $body =~ s/Alice/Al\xc3\xc3ce/g if $o{badutf8};

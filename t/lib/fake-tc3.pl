@@ -287,8 +287,7 @@ sub serve {
 
         warn "fake-tc3: $@" if $@;
 
-        inflight(-1);
-        $in_flight = 0;
+        call_answered();
 
         return unless $keep;
     }
@@ -414,7 +413,17 @@ sub encode {
 
 sub reply {
     my ($c, $status, $data, %o) = @_;
-    return send_reply($c, $status, ref $data ? encode($data) : $data, %o);
+    return send_reply($c, $status, ref $data ? encode($data) : $data, %o,
+                      on_send => \&call_answered);
+}
+
+
+# the call is no longer in flight once its reply starts
+
+sub call_answered {
+    return unless $in_flight;
+    inflight(-1);
+    $in_flight = 0;
 }
 
 
