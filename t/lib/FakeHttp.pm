@@ -5,10 +5,18 @@ package FakeHttp;
 #
 #   send_reply($socket, "200 OK", $body_bytes, %options)
 #
-# options: delay, fault (reset chunked close truncate badstatus trailing
-# connclose interim http10), trickle (seconds), badutf8, nul, slashes,
-# type (Content-Type), retry_after, close, on_send (called just before the
-# reply is written).  Returns true when the
+#   read_request($socket, \$buffer)
+#
+# reads one request (head and Content-Length body) from the connection's
+# buffer: { line, headers => { name => [values] }, body, raw }, or undef
+# (closed, or answered 400).
+#
+#   bad_request($socket)            a 400 that closes the connection
+#
+# send_reply's options: delay, fault (reset chunked close truncate
+# badstatus trailing connclose interim http10), trickle (seconds),
+# badutf8, nul, slashes, type (Content-Type), retry_after, close, on_send
+# (called just before the reply is written).  It returns true when the
 # connection may serve another request.
 
 use strict;
@@ -18,7 +26,7 @@ use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(sleep);
 
 use Exporter 'import';
-our @EXPORT = qw(send_reply);
+our @EXPORT = qw(send_reply read_request bad_request);
 
 
 sub send_reply {
@@ -113,6 +121,60 @@ sub send_reply {
              . $body . ($fault eq 'trailing' ? "JUNK" : '');
 
     return !$close;
+}
+
+
+
+sub read_request {
+    my ($c, $buf) = @_;
+
+    while ($$buf !~ /\r\n\r\n/) {
+        my $n = sysread($c, $$buf, 65536, length $$buf);
+        return undef unless $n;
+    }
+
+    my $end = index($$buf, "\r\n\r\n") + 4;
+    my $head = substr($$buf, 0, $end);
+    my ($line, @lines) = split /\r\n/, substr($head, 0, -4);
+    my %h;
+
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or return bad_request($c);
+        push @{ $h{lc $k} }, $v;
+    }
+
+    my $body = '';
+    my $raw_end = $end;
+
+    if (defined $h{'content-length'}) {
+        my $len = $h{'content-length'}[0];
+        return bad_request($c) unless $len =~ /^\d+$/;
+
+        while (length($$buf) < $end + $len) {
+            my $n = sysread($c, $$buf, 65536, length $$buf);
+            return undef unless $n;
+        }
+
+        $body = substr($$buf, $end, $len);
+        $raw_end = $end + $len;
+
+    } elsif (($h{'transfer-encoding'}[0] // '') =~ /chunked/i) {
+        # not sent by the module; accepted to report it
+        return undef;
+    }
+
+    my $raw = substr($$buf, 0, $raw_end);
+    substr($$buf, 0, $raw_end) = '';
+
+    return { line => $line, headers => \%h, body => $body, raw => $raw };
+}
+
+
+sub bad_request {
+    my ($c) = @_;
+    print $c "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+             . "Connection: close\r\n\r\n";
+    return undef;
 }
 
 

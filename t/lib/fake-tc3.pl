@@ -331,59 +331,6 @@ sub inflight {
 }
 
 
-sub read_request {
-    my ($c, $buf) = @_;
-
-    while ($$buf !~ /\r\n\r\n/) {
-        my $n = sysread($c, $$buf, 65536, length $$buf);
-        return undef unless $n;
-    }
-
-    my $end = index($$buf, "\r\n\r\n") + 4;
-    my $head = substr($$buf, 0, $end);
-    my ($line, @lines) = split /\r\n/, substr($head, 0, -4);
-    my %h;
-
-    for (@lines) {
-        my ($k, $v) = /^([^:]+):\s*(.*)$/ or return bad_request($c);
-        push @{ $h{lc $k} }, $v;
-    }
-
-    my $body = '';
-    my $raw_end = $end;
-
-    if (defined $h{'content-length'}) {
-        my $len = $h{'content-length'}[0];
-        return bad_request($c) unless $len =~ /^\d+$/;
-
-        while (length($$buf) < $end + $len) {
-            my $n = sysread($c, $$buf, 65536, length $$buf);
-            return undef unless $n;
-        }
-
-        $body = substr($$buf, $end, $len);
-        $raw_end = $end + $len;
-
-    } elsif (($h{'transfer-encoding'}[0] // '') =~ /chunked/i) {
-        # not sent by the module
-        return undef;
-    }
-
-    my $raw = substr($$buf, 0, $raw_end);
-    substr($$buf, 0, $raw_end) = '';
-
-    return { line => $line, headers => \%h, body => $body, raw => $raw };
-}
-
-
-sub bad_request {
-    my ($c) = @_;
-    print $c "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
-             . "Connection: close\r\n\r\n";
-    return undef;
-}
-
-
 sub request_id {
     return sprintf('%08x-%04x-4%03x-8000-%012x', $^T & 0xffffffff,
                    $port & 0xffff, $req_n & 0xfff, $conn);
