@@ -212,7 +212,6 @@ typedef struct {
     ngx_array_t                *warnings;   /* ngx_str_t */
     ngx_str_t                   request_id;
     ngx_str_t                   image;      /* base64; len 0: none */
-    ngx_uint_t                  done;       /* unsigned */
 } ngx_qocr_result_t;
 
 

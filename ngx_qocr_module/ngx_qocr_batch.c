@@ -111,7 +111,6 @@ ngx_qocr_batch_launch(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx)
         call->kind = ctx->kind;
         call->conf = ctx->conf;
         call->images = ctx->images;
-        call->body_size = ctx->body_size;
         call->first = i;
         call->count = 1;
         call->results = &ctx->results[i];
@@ -222,8 +221,6 @@ ngx_qocr_call_result(ngx_http_request_t *sr, ngx_qocr_ctx_t *call)
         res->message = call->err_text;
         res->code = call->upstream_code;
     }
-
-    res->done = 1;
 }
 
 

@@ -306,7 +306,6 @@ qocr_fuzz_v3_request(ngx_http_request_t *r, ngx_qocr_ctx_t *ctx,
     call->kind = ctx->kind;
     call->conf = ctx->conf;
     call->images = ctx->images;
-    call->body_size = ctx->body_size;
     call->first = i;
     call->count = 1;
     call->url_input = ctx->url_input;

@@ -231,8 +231,6 @@ qocr_fuzz_v3(ngx_pool_t *pool, ngx_qocr_ctx_t *ctx, ngx_qocr_ctx_t *call)
         res->code = call->upstream_code;
     }
 
-    res->done = 1;
-
     if (res->err >= NGX_QOCR_ERR_LAST) {
         abort();
     }
